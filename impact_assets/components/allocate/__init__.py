@@ -1,0 +1,1 @@
+"""ALLOCATE implementations: each chooses the portfolio to scale under the budget."""

@@ -1,0 +1,1 @@
+"""EVALUATE implementations: each scores how far to trust one pilot estimate."""

@@ -1,0 +1,1 @@
+"""MEASURE implementations: each estimates one initiative's causal effect."""

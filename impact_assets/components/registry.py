@@ -1,0 +1,77 @@
+"""Component names from the config resolve to classes here, and only here.
+
+Built-in components are listed by import path so that validating a config does
+not import every estimator; a plug-in registers its class with
+:func:`register_component`. Nothing from the config is ever imported or executed
+by name outside this table.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from impact_assets.components.base import PipelineComponent
+
+STAGES = ("measure", "evaluate", "allocate")
+
+_BUILTIN: dict[str, dict[str, str]] = {
+    "measure": {
+        "mock": "impact_assets.components.measure.mock:MockMeasure",
+    },
+    "evaluate": {
+        "mock": "impact_assets.components.evaluate.mock:MockEvaluate",
+    },
+    "allocate": {
+        "mock": "impact_assets.components.allocate.mock:MockAllocate",
+    },
+}
+_REGISTERED: dict[str, dict[str, type[PipelineComponent]]] = {stage: {} for stage in STAGES}
+
+
+def _check_stage(stage: str) -> None:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+
+
+def component_names(stage: str) -> list[str]:
+    """Every name the config may use for ``stage``, sorted."""
+    _check_stage(stage)
+    return sorted({*_BUILTIN[stage], *_REGISTERED[stage]})
+
+
+def register_component(stage: str, name: str, component_class: type[PipelineComponent]) -> None:
+    """Make ``component_class`` available to configs as ``{stage: {component: name}}``."""
+    from impact_assets.components.base import PipelineComponent
+
+    _check_stage(stage)
+    if not (isinstance(component_class, type) and issubclass(component_class, PipelineComponent)):
+        raise TypeError(f"{component_class!r} is not a PipelineComponent subclass")
+    if name in _BUILTIN[stage]:
+        raise ValueError(f"{stage} component {name!r} is built in and cannot be replaced")
+    _REGISTERED[stage][name] = component_class
+
+
+def unregister_component(stage: str, name: str) -> None:
+    """Remove a plug-in registered with :func:`register_component`."""
+    _check_stage(stage)
+    _REGISTERED[stage].pop(name, None)
+
+
+def component_class(stage: str, name: str) -> type[PipelineComponent]:
+    """The class registered as ``name`` for ``stage``."""
+    _check_stage(stage)
+    if name in _REGISTERED[stage]:
+        return _REGISTERED[stage][name]
+    if name not in _BUILTIN[stage]:
+        raise KeyError(
+            f"unknown {stage} component {name!r}; choose one of {', '.join(component_names(stage))}"
+        )
+    module_name, class_name = _BUILTIN[stage][name].split(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def create_component(stage: str, name: str) -> PipelineComponent:
+    """A new instance of the component registered as ``name`` for ``stage``."""
+    return component_class(stage, name)()

@@ -1,0 +1,156 @@
+"""Read ``config.yaml`` safely and turn every problem into one line naming its field."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from impact_assets.config.models import PortfolioConfig
+
+CONFIG_ENV_VAR = "IMPACT_ENGINE_CONFIG"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
+
+_RELATIVE_KEY = re.compile(r"^[A-Za-z_][\w\[\].]*: ")
+_DISCRIMINATOR_TAGS = {"simulated", "file"}
+
+
+class ConfigError(ValueError):
+    """The config cannot be used; ``problems`` holds one line per problem."""
+
+    def __init__(self, source: str | Path | None, problems: Iterable[str]):
+        self.source = str(source) if source is not None else None
+        self.problems = list(problems)
+        header = f"invalid config {self.source}" if self.source else "invalid config"
+        super().__init__(header + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+def default_config_path() -> Path:
+    """``$IMPACT_ENGINE_CONFIG`` if set, else ``config.yaml`` at the project root."""
+    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
+
+
+# Extra checks run after the schema validates (e.g. that data files and columns
+# exist). Each takes the config and returns problem lines; registered by the
+# modules that know the data.
+PREFLIGHT_CHECKS: list[Callable[[PortfolioConfig], list[str]]] = []
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse YAML with ``safe_load``: tags that would build Python objects are refused."""
+    if not path.exists():
+        raise ConfigError(path, [f"config file not found: {path}"])
+    if not path.is_file():
+        raise ConfigError(path, [f"config path is not a file: {path}"])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(path, [f"cannot read the config file: {error}"]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as error:
+        mark = error.problem_mark
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(
+            path,
+            [f"refused YAML tag{where}: {error.problem}; the config is data, not code"],
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(path, [f"YAML syntax error{where}: {problem}"]) from None
+
+
+def parse_config(raw: Any, source: str | Path | None = None) -> PortfolioConfig:
+    """Validate an already-parsed mapping; raise :class:`ConfigError` listing every problem."""
+    if not isinstance(raw, dict):
+        kind = "empty" if raw is None else f"a {type(raw).__name__}"
+        raise ConfigError(source, [f"the config must be a mapping of keys to values, got {kind}"])
+    try:
+        config = PortfolioConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(source, format_validation_error(error)) from None
+    if source is not None:
+        config._source_path = Path(source).resolve()
+    problems = [problem for check in PREFLIGHT_CHECKS for problem in check(config)]
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def load_config(path: str | Path | None = None) -> PortfolioConfig:
+    """Load and validate the config at ``path`` (default: :func:`default_config_path`)."""
+    config_path = Path(path) if path is not None else default_config_path()
+    return parse_config(read_yaml(config_path), source=config_path)
+
+
+def format_validation_error(error: ValidationError) -> list[str]:
+    """One line per problem: ``initiatives[2].cost_to_scale: must be > 0 (got -5)``."""
+    lines: list[str] = []
+    for item in error.errors(include_url=False):
+        prefix = _format_location(item["loc"])
+        for message in _messages(item):
+            if not prefix:
+                lines.append(message)
+            elif _RELATIVE_KEY.match(message):
+                lines.append(f"{prefix}.{message}")
+            else:
+                lines.append(f"{prefix}: {message}")
+    return lines
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    text = ""
+    previous: Any = None
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in _DISCRIMINATOR_TAGS and previous in ("data", "scale_data"):
+            pass
+        else:
+            text += f".{part}" if text else str(part)
+        previous = part
+    return text
+
+
+def _messages(item: dict[str, Any]) -> list[str]:
+    kind = item["type"]
+    ctx = item.get("ctx") or {}
+    got = item.get("input")
+    got_text = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
+    if kind == "value_error":
+        return [line for line in str(ctx.get("error", item["msg"])).split("\n") if line]
+    known = {
+        "missing": "is required",
+        "extra_forbidden": "is not a known key",
+        "greater_than": f"must be > {ctx.get('gt'):g}{got_text}",
+        "greater_than_equal": f"must be >= {ctx.get('ge'):g}{got_text}",
+        "less_than_equal": f"must be <= {ctx.get('le'):g}{got_text}",
+        "less_than": f"must be < {ctx.get('lt'):g}{got_text}",
+        "string_pattern_mismatch": f"must match [A-Za-z0-9_-]+{got_text}",
+        "float_parsing": f"must be a number{got_text}",
+        "float_type": f"must be a number{got_text}",
+        "int_parsing": f"must be an integer{got_text}",
+        "int_type": f"must be an integer{got_text}",
+        "int_from_float": f"must be an integer{got_text}",
+        "bool_type": f"must be true or false{got_text}",
+        "string_type": f"must be a string{got_text}",
+        "list_type": f"must be a list{got_text}",
+        "too_short": "must not be empty",
+        "model_type": f"must be a mapping{got_text}",
+        "model_attributes_type": f"must be a mapping{got_text}",
+        "union_tag_invalid": f"source must be one of 'simulated', 'file'{got_text}",
+        "union_tag_not_found": "needs a source: 'simulated' or 'file'",
+    }
+    if kind == "enum":
+        return [f"must be one of {ctx.get('expected')}{got_text}"]
+    if kind == "literal_error":
+        return [f"must be {ctx.get('expected')}{got_text}"]
+    return [known.get(kind, item["msg"][0].lower() + item["msg"][1:] + got_text)]

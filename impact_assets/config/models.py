@@ -1,0 +1,239 @@
+"""The portfolio configuration (``config.yaml``) as pydantic models.
+
+Validation reports every problem at once, each with its field path; see
+:mod:`impact_assets.config.loader`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from impact_assets.components.registry import component_names
+from impact_assets.contracts.types import Method
+
+INITIATIVE_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+DEFAULT_SCHEDULE = "0 6 * * 1"
+DEFAULT_VALUE_PER_UNIT = 1.0
+
+# Column keys each method needs when its data comes from a file (SPEC §3).
+METHOD_FILE_KEYS: dict[Method, tuple[str, ...]] = {
+    Method.EXPERIMENT: ("outcome", "treatment"),
+    Method.DIFFERENCE_IN_DIFFERENCES: ("outcome", "unit", "time", "treatment_start"),
+    Method.INTERRUPTED_TIME_SERIES: ("outcome", "time", "intervention_time"),
+    Method.OBSERVATIONAL: ("outcome", "treatment", "covariates"),
+}
+
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SimulatedData(_Strict):
+    """Data generated for the method's design with a known true effect."""
+
+    source: Literal["simulated"]
+    true_effect: float | None = Field(
+        default=None, description="effect in outcome units; drawn from the seed when omitted"
+    )
+    noise_sd: float = Field(default=1.0, gt=0, description="standard deviation of the noise")
+    pilot_sample_size: int | None = Field(
+        default=None, ge=30, description="units (time points for ITS); drawn in 50..500 if omitted"
+    )
+    scale_effect_ratio: float = Field(
+        default=1.0, ge=0, description="effect at scale = true_effect * scale_effect_ratio"
+    )
+
+
+class FileData(_Strict):
+    """Observed data read from a CSV or Parquet file."""
+
+    source: Literal["file"]
+    path: str = Field(description="CSV or Parquet, relative to the config file")
+    outcome: str
+    treatment: str | None = None
+    covariates: list[str] = Field(default_factory=list)
+    unit: str | None = None
+    time: str | None = None
+    treated_units: list[Any] | None = None
+    treated: str | None = None
+    treatment_start: Any | None = None
+    intervention_time: Any | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path_has_known_suffix(cls, value: str) -> str:
+        if Path(value).suffix.lower() not in {".csv", ".parquet", ".pq"}:
+            raise ValueError("must name a .csv or .parquet file")
+        return value
+
+
+DataSpec = Annotated[SimulatedData | FileData, Field(discriminator="source")]
+
+
+class InitiativeConfig(_Strict):
+    """One piloted initiative: what it costs to scale and how to measure it."""
+
+    initiative_id: str = Field(pattern=INITIATIVE_ID_PATTERN)
+    cost_to_scale: float = Field(gt=0)
+    value_per_unit: float = Field(default=DEFAULT_VALUE_PER_UNIT, gt=0)
+    method: Method | None = None
+    data: DataSpec | None = None
+    scale_data: FileData | None = None
+
+    @model_validator(mode="after")
+    def _method_keys(self) -> InitiativeConfig:
+        problems: list[str] = []
+        for key, spec in (("data", self.data), ("scale_data", self.scale_data)):
+            if isinstance(spec, FileData) and self.method is not None:
+                problems.extend(_missing_method_keys(key, self.method, spec))
+        if isinstance(self.data, SimulatedData) and self.scale_data is not None:
+            problems.append("scale_data: only file-sourced data takes scale_data")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _missing_method_keys(key: str, method: Method, spec: FileData) -> list[str]:
+    problems = []
+    for column_key in METHOD_FILE_KEYS[method]:
+        value = getattr(spec, column_key)
+        if value is None or value == []:
+            problems.append(f"{key}.{column_key}: required for method {method.value}")
+    if method is Method.DIFFERENCE_IN_DIFFERENCES and (spec.treated_units is None) == (
+        spec.treated is None
+    ):
+        problems.append(
+            f"{key}: method difference_in_differences needs exactly one of "
+            "treated_units (list of unit values) or treated (0/1 column)"
+        )
+    return problems
+
+
+class _ComponentChoice(_Strict):
+    stage: ClassVar[str]
+    component: str = "mock"
+
+    @field_validator("component")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in component_names(cls.stage):
+            choices = ", ".join(component_names(cls.stage))
+            raise ValueError(f"unknown {cls.stage} component {name!r}; choose one of {choices}")
+        return name
+
+
+class MeasureSettings(_ComponentChoice):
+    stage: ClassVar[str] = "measure"
+
+
+class EvaluateSettings(_ComponentChoice):
+    stage: ClassVar[str] = "evaluate"
+
+
+class ScenarioWeights(_Strict):
+    """Weights of the best, median and worst scenarios (bayesian rule)."""
+
+    best: float = Field(ge=0)
+    med: float = Field(ge=0)
+    worst: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> ScenarioWeights:
+        total = self.best + self.med + self.worst
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"weights must sum to 1, got {total}")
+        return self
+
+
+class AllocateSettings(_ComponentChoice):
+    stage: ClassVar[str] = "allocate"
+    min_confidence: float = Field(default=0.0, ge=0, le=1)
+    min_portfolio_worst_return: float | None = None
+    weights: ScenarioWeights | None = None
+
+
+class PortfolioConfig(_Strict):
+    """The whole portfolio: budget, components, and the initiatives to pilot."""
+
+    budget: float = Field(ge=0)
+    scale_sample_size: int = Field(default=5000, ge=30)
+    max_workers: int = Field(default=4, ge=1, le=256)
+    seed: int = Field(default=42, ge=0)
+    schedule: str = DEFAULT_SCHEDULE
+    measure: MeasureSettings = Field(default_factory=MeasureSettings)
+    evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
+    allocate: AllocateSettings = Field(default_factory=AllocateSettings)
+    initiatives: list[InitiativeConfig] = Field(min_length=1)
+
+    _source_path: Path | None = PrivateAttr(default=None)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError("must be a five-field cron expression such as '0 6 * * 1'")
+        return value
+
+    @model_validator(mode="after")
+    def _portfolio_rules(self) -> PortfolioConfig:
+        problems: list[str] = []
+        seen: dict[str, int] = {}
+        for index, initiative in enumerate(self.initiatives):
+            if initiative.initiative_id in seen:
+                problems.append(
+                    f"initiatives[{index}].initiative_id: duplicate of "
+                    f"initiatives[{seen[initiative.initiative_id]}] "
+                    f"({initiative.initiative_id!r}); ids must be unique"
+                )
+            seen.setdefault(initiative.initiative_id, index)
+            data = initiative.data
+            if isinstance(data, SimulatedData) and data.pilot_sample_size is not None:
+                if data.pilot_sample_size > self.scale_sample_size:
+                    problems.append(
+                        f"initiatives[{index}].data.pilot_sample_size: "
+                        f"{data.pilot_sample_size} exceeds scale_sample_size "
+                        f"{self.scale_sample_size}; the scale sample must be the larger"
+                    )
+        if self.allocate.component == "mock" and self.allocate.min_portfolio_worst_return is not None:
+            problems.append(
+                "allocate.min_portfolio_worst_return: the greedy mock rule cannot honour a "
+                "floor; use minimax_regret or bayesian"
+            )
+        if self.allocate.weights is not None and self.allocate.component != "bayesian":
+            problems.append("allocate.weights: only the bayesian rule takes weights")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def initiative_ids(self) -> list[str]:
+        return [initiative.initiative_id for initiative in self.initiatives]
+
+    @property
+    def source_path(self) -> Path | None:
+        """The file this config was read from (relative data paths resolve against it)."""
+        return self._source_path
+
+    @property
+    def base_dir(self) -> Path:
+        return self._source_path.parent if self._source_path else Path.cwd()
+
+    def initiative(self, initiative_id: str) -> InitiativeConfig:
+        for initiative in self.initiatives:
+            if initiative.initiative_id == initiative_id:
+                return initiative
+        raise KeyError(f"no initiative {initiative_id!r} in the config")

@@ -1,0 +1,24 @@
+"""The typed contracts between stages. Pure Python: no Dagster import."""
+
+from impact_assets.contracts.allocate import AllocateResult, AllocationStatus
+from impact_assets.contracts.evaluate import EvaluateResult
+from impact_assets.contracts.measure import MeasureResult
+from impact_assets.contracts.records import EvaluationRecord, MeasurementRecord
+from impact_assets.contracts.report import LoopReport, OutcomeReport, PortfolioSummary
+from impact_assets.contracts.types import Method, ModelType, RecordStatus, Stage
+
+__all__ = [
+    "AllocateResult",
+    "AllocationStatus",
+    "EvaluateResult",
+    "EvaluationRecord",
+    "LoopReport",
+    "MeasureResult",
+    "MeasurementRecord",
+    "Method",
+    "ModelType",
+    "OutcomeReport",
+    "PortfolioSummary",
+    "RecordStatus",
+    "Stage",
+]

@@ -1,0 +1,147 @@
+"""OutcomeReport: predicted against actual for one scaled initiative, and the loop's summary."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from impact_assets.contracts._validation import (
+    coerce_enum,
+    require_finite,
+    require_int,
+    require_text,
+)
+from impact_assets.contracts.measure import MIN_SAMPLE_SIZE
+from impact_assets.contracts.types import ModelType
+
+
+@dataclass(frozen=True)
+class OutcomeReport:
+    """The pilot's prediction for one scaled initiative against its measurement at scale.
+
+    Returns are in currency (effect times ``value_per_unit``).
+    ``prediction_error = actual_return - predicted_return``. ``true_effect`` is the
+    simulated effect at scale (``true_effect * scale_effect_ratio``, outcome units), null
+    for real data; ``pilot_ci_covers_truth`` says whether the pilot's 95% interval
+    contains it, and ``pilot_ci_covers_actual`` (descriptive) whether it contains the
+    scale estimate.
+    """
+
+    initiative_id: str
+    predicted_return: float
+    actual_return: float
+    prediction_error: float
+    sample_size_pilot: int
+    sample_size_scale: int
+    budget_allocated: float
+    confidence_score: float
+    model_type: ModelType
+    true_effect: float | None = None
+    pilot_ci_covers_truth: bool | None = None
+    pilot_ci_covers_actual: bool | None = None
+    loop_id: str | None = None
+
+    def __post_init__(self) -> None:
+        owner = "OutcomeReport"
+        require_text(owner, "initiative_id", self.initiative_id)
+        for name in ("predicted_return", "actual_return", "prediction_error", "budget_allocated"):
+            object.__setattr__(self, name, require_finite(owner, name, getattr(self, name)))
+        if not math.isclose(
+            self.prediction_error,
+            self.actual_return - self.predicted_return,
+            rel_tol=1e-9,
+            abs_tol=1e-9,
+        ):
+            raise ValueError(f"{owner}.prediction_error: must equal actual_return - predicted_return")
+        for name in ("sample_size_pilot", "sample_size_scale"):
+            object.__setattr__(
+                self, name, require_int(owner, name, getattr(self, name), MIN_SAMPLE_SIZE)
+            )
+        confidence = require_finite(owner, "confidence_score", self.confidence_score)
+        if not 0.0 <= confidence <= 1.0:
+            raise ValueError(f"{owner}.confidence_score: must be within [0, 1], got {confidence}")
+        object.__setattr__(
+            self, "model_type", coerce_enum(owner, "model_type", ModelType, self.model_type)
+        )
+        if self.true_effect is None and self.pilot_ci_covers_truth is not None:
+            raise ValueError(f"{owner}.pilot_ci_covers_truth: must be null when true_effect is")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["model_type"] = self.model_type.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutcomeReport:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class PortfolioSummary:
+    """How the loop's decision turned out, over the selected initiatives.
+
+    The realised and oracle values are in currency, known only when every
+    candidate's true effect is (simulated data); ``oracle_omitted_reason``
+    says why they are missing otherwise.
+    """
+
+    loop_id: str
+    rule: str
+    budget: float
+    initiatives_evaluated: int
+    initiatives_selected: int
+    initiatives_scaled: int
+    total_budget_used: float
+    avg_abs_prediction_error: float | None
+    mean_prediction_error: float | None
+    pilot_ci_coverage_truth: float | None
+    pilot_ci_coverage_actual: float | None
+    realised_value: float | None
+    oracle_value: float | None
+    oracle_ratio: float | None
+    oracle_omitted_reason: str | None
+    failed: dict[str, str] = field(default_factory=dict)
+    excluded: dict[str, str] = field(default_factory=dict)
+    awaiting_data: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PortfolioSummary:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class LoopReport:
+    """The value of the ``outcome_reports`` asset: every report of one loop and its summary."""
+
+    loop_id: str
+    reports: list[OutcomeReport]
+    summary: PortfolioSummary
+
+    def __post_init__(self) -> None:
+        require_text("LoopReport", "loop_id", self.loop_id)
+        for report in self.reports:
+            if report.loop_id != self.loop_id:
+                raise ValueError(
+                    f"LoopReport.reports: {report.initiative_id} belongs to loop "
+                    f"{report.loop_id}, not {self.loop_id}"
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "loop_id": self.loop_id,
+            "reports": [report.to_dict() for report in self.reports],
+            "summary": self.summary.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoopReport:
+        return cls(
+            loop_id=data["loop_id"],
+            reports=[OutcomeReport.from_dict(r) for r in data["reports"]],
+            summary=PortfolioSummary.from_dict(data["summary"]),
+        )
