@@ -120,6 +120,10 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     return text
 
 
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
 def _messages(item: dict[str, Any]) -> list[str]:
     kind = item["type"]
     ctx = item.get("ctx") or {}
@@ -130,10 +134,10 @@ def _messages(item: dict[str, Any]) -> list[str]:
     known = {
         "missing": "is required",
         "extra_forbidden": "is not a known key",
-        "greater_than": f"must be > {ctx.get('gt'):g}{got_text}",
-        "greater_than_equal": f"must be >= {ctx.get('ge'):g}{got_text}",
-        "less_than_equal": f"must be <= {ctx.get('le'):g}{got_text}",
-        "less_than": f"must be < {ctx.get('lt'):g}{got_text}",
+        "greater_than": f"must be > {_number(ctx.get('gt'))}{got_text}",
+        "greater_than_equal": f"must be >= {_number(ctx.get('ge'))}{got_text}",
+        "less_than_equal": f"must be <= {_number(ctx.get('le'))}{got_text}",
+        "less_than": f"must be < {_number(ctx.get('lt'))}{got_text}",
         "string_pattern_mismatch": f"must match [A-Za-z0-9_-]+{got_text}",
         "float_parsing": f"must be a number{got_text}",
         "float_type": f"must be a number{got_text}",
