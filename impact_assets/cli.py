@@ -1,0 +1,305 @@
+"""``python scripts/run_once.py``: run the impact loop once through Dagster and print the outcome.
+
+Exit status: 0 success; 2 the config is invalid (one line per problem on
+stderr); 1 a stage or an initiative failed (which, and why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from impact_assets.config import (
+    CONFIG_ENV_VAR,
+    PROJECT_ROOT,
+    ConfigError,
+    PortfolioConfig,
+    default_config_path,
+    load_config,
+)
+from impact_assets.contracts import LoopReport, RecordStatus
+from impact_assets.loop.ids import new_loop_id
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID_CONFIG = 0, 1, 2
+DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
+STAGE_LINES = {
+    "pilot_results": "  [1/5] MEASURE (pilot)...",
+    "evaluations": "  [2/5] EVALUATE...",
+    "allocation": "  [3/5] ALLOCATE...",
+    "scale_results": "  [4/5] MEASURE (scale)...",
+    "outcome_reports": "  [5/5] Generating reports...",
+}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="run_once.py",
+        description="Run the impact loop once (pilot, evaluate, allocate, scale, report).",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=f"portfolio config (default: ${CONFIG_ENV_VAR} or config.yaml at the project root)",
+    )
+    parser.add_argument("--output-json", type=Path, help="also write every record to this file")
+    parser.add_argument(
+        "--loop-id", help="id for this loop (default: its start time and a random suffix)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="print only the report")
+    return parser.parse_args(argv)
+
+
+def dagster_home() -> Path:
+    """``$DAGSTER_HOME`` if set, else ``.dagster_home/`` at the project root (created)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        # Dagster's defaults (SQLite storage in this folder); no usage statistics sent.
+        settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    config_path = (args.config or default_config_path()).resolve()
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        print(f"error: invalid config {config_path}:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_INVALID_CONFIG
+    os.environ[CONFIG_ENV_VAR] = str(config_path)
+    try:
+        return run_loop(config, args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as error:  # the CLI reports, it does not dump a traceback on the user
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        if os.environ.get("IMPACT_ENGINE_DEBUG"):
+            traceback.print_exc()
+        return EXIT_FAILED
+
+
+def run_loop(config: PortfolioConfig, args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
+    from impact_assets.defs.runner import launch_loop
+
+    out = sys.stdout
+    say = (lambda *a: None) if args.quiet else (lambda text: print(text, file=out, flush=True))
+    dagster_home()
+    instance = dg.DagsterInstance.get()
+    sync = sync_initiative_partitions(instance, config.initiative_ids)
+    if sync.changed:
+        say(sync.describe())
+    loop_id = args.loop_id or new_loop_id()
+    say(f"Running pipeline with {len(config.initiatives)} initiatives...")
+    tags = {**partition_range_tags(instance), "impact/loop_id": loop_id}
+    run_id = str(uuid.uuid4())
+    progress = _ProgressPrinter(instance, run_id, say)
+    progress.start()
+    try:
+        outcome = launch_loop(instance, tags=tags, run_id=run_id)
+    finally:
+        progress.stop()
+
+    values = collect_loop_values(instance, config, loop_id)
+    if values["outcome_reports"] is not None:
+        print_reports(values["outcome_reports"], config, out)
+    if args.output_json:
+        args.output_json.parent.mkdir(parents=True, exist_ok=True)
+        args.output_json.write_text(json.dumps(output_document(values), indent=2) + "\n")
+
+    failures = values["failures"]
+    if not outcome.success:
+        print(f"\nerror: the loop's run {run_id} failed:", file=sys.stderr)
+        for step, message in outcome.step_failures:
+            print(f"  {step}: {message}", file=sys.stderr)
+    if failures:
+        print(f"\n{len(failures)} initiative(s) failed:", file=sys.stderr)
+        for failure in failures:
+            print(
+                f"  {failure['initiative_id']} ({failure['stage']}): {failure['cause']}",
+                file=sys.stderr,
+            )
+    return EXIT_OK if outcome.success and not failures else EXIT_FAILED
+
+
+class _ProgressPrinter:
+    """Prints ``[k/5]`` as each stage's step starts, from the run's event log."""
+
+    def __init__(self, instance: Any, run_id: str, say):
+        self._instance, self._run_id, self._say = instance, run_id, say
+        self._seen: set[str] = set()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+        self._check()
+
+    def _poll(self) -> None:
+        while not self._stopped.wait(0.1):
+            try:
+                self._check()
+            except Exception:  # progress is a courtesy; the run's outcome is reported anyway
+                pass
+
+    def _check(self) -> None:
+        from dagster import DagsterEventType
+
+        records = self._instance.all_logs(self._run_id, of_type=DagsterEventType.STEP_START)
+        for record in records:
+            step = record.step_key
+            if step in STAGE_LINES and step not in self._seen:
+                self._seen.add(step)
+                if step == "scale_results":
+                    self._announce_selection()
+                self._say(STAGE_LINES[step])
+
+    def _announce_selection(self) -> None:
+        from impact_assets.defs.io_manager import read_stored
+
+        try:
+            allocation = read_stored(self._instance, "allocation")
+        except (OSError, ValueError):
+            return
+        self._say(f"       Selected {len(allocation.selected_initiatives)} initiatives")
+
+
+def collect_loop_values(instance: Any, config: PortfolioConfig, loop_id: str) -> dict[str, Any]:
+    """Every stored record of this loop for the config's initiatives."""
+    from impact_assets.defs.io_manager import read_stored
+
+    def read(asset: str, partition_key: str | None = None) -> Any:
+        try:
+            value = read_stored(instance, asset, partition_key)
+        except FileNotFoundError:
+            return None
+        return value if getattr(value, "loop_id", loop_id) == loop_id else None
+
+    ids = config.initiative_ids
+    pilots = {i: read("pilot_results", i) for i in ids}
+    evaluations = {i: read("evaluations", i) for i in ids}
+    scales = {i: read("scale_results", i) for i in ids}
+    failures = []
+    for stage, records in (("pilot", pilots), ("evaluate", evaluations), ("scale", scales)):
+        for initiative_id, record in records.items():
+            if record is not None and record.status is RecordStatus.FAILED:
+                failures.append(
+                    {"initiative_id": initiative_id, "stage": stage, "cause": record.cause}
+                )
+    return {
+        "loop_id": loop_id,
+        "pilots": pilots,
+        "evaluations": evaluations,
+        "allocation": read("allocation"),
+        "scales": scales,
+        "outcome_reports": read("outcome_reports"),
+        "failures": failures,
+    }
+
+
+def output_document(values: dict[str, Any]) -> dict[str, Any]:
+    """The ``--output-json`` document: each record with the contracts' field names."""
+    report: LoopReport | None = values["outcome_reports"]
+    allocation = values["allocation"]
+    return {
+        "loop_id": values["loop_id"],
+        "pilot_results": [r.result.to_dict() for r in values["pilots"].values() if r and r.ok],
+        "evaluate_results": [
+            r.result.to_dict() for r in values["evaluations"].values() if r and r.ok
+        ],
+        "allocate_result": allocation.to_dict() if allocation else None,
+        "scale_results": [r.result.to_dict() for r in values["scales"].values() if r and r.ok],
+        "scale_records": [
+            {"initiative_id": r.initiative_id, "status": r.status.value, "cause": r.cause}
+            for r in values["scales"].values()
+            if r is not None
+        ],
+        "outcome_reports": [r.to_dict() for r in report.reports] if report else [],
+        "summary": report.summary.to_dict() if report else None,
+        "failures": values["failures"],
+    }
+
+
+def _money(value: float) -> str:
+    return f"-${abs(value):,.0f}" if value < 0 else f"${value:,.0f}"
+
+
+def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys.stdout) -> None:
+    """The seed's OUTCOME REPORTS and SUMMARY, plus how good the decision was where known."""
+    in_currency = any(i.value_per_unit != 1 for i in config.initiatives)
+
+    def amount(value: float, signed: bool = False) -> str:
+        if in_currency:
+            return ("+" if signed and value >= 0 else "") + _money(value)
+        return f"{value:+.2%}" if signed else f"{value:.2%}"
+
+    def line(text: str = "") -> None:
+        print(text, file=out)
+
+    rule = "=" * 70
+    line()
+    line(rule)
+    line("OUTCOME REPORTS")
+    line(rule)
+    for r in report.reports:
+        line()
+        line(r.initiative_id)
+        line("-" * 40)
+        line(f"  Predicted: {amount(r.predicted_return)}")
+        line(f"  Actual:    {amount(r.actual_return)}")
+        line(f"  Error:     {amount(r.prediction_error, signed=True)}")
+        line(f"  Confidence: {r.confidence_score:.2f} ({r.model_type.value})")
+        line(f"  Budget:    {_money(r.budget_allocated)}")
+        line(f"  Samples:   {r.sample_size_pilot} → {r.sample_size_scale}")
+        if r.true_effect is not None:
+            covers = "yes" if r.pilot_ci_covers_truth else "no"
+            line(f"  True effect at scale: {r.true_effect:.4f} (pilot CI covers it: {covers})")
+
+    s = report.summary
+    line()
+    line(rule)
+    line("SUMMARY")
+    line(rule)
+    line(f"  Initiatives evaluated: {s.initiatives_evaluated}")
+    line(f"  Initiatives selected:  {s.initiatives_selected}")
+    if s.awaiting_data:
+        line(f"  Awaiting scale data:   {', '.join(s.awaiting_data)}")
+    if s.failed:
+        line(f"  Failed:                {', '.join(s.failed)}")
+    if not report.reports:
+        line("  No initiatives selected for scaling.")
+        return
+    line(f"  Total budget used:     {_money(s.total_budget_used)}")
+    line(f"  Avg prediction error:  {amount(s.avg_abs_prediction_error)}")
+    line(f"  Mean prediction error: {amount(s.mean_prediction_error, signed=True)}")
+    if s.oracle_ratio is not None:
+        line(f"  Realised true value:   {_money(s.realised_value)}")
+        line(f"  Oracle's true value:   {_money(s.oracle_value)}")
+        line(f"  Oracle ratio:          {s.oracle_ratio:.1%}")
+    elif s.oracle_omitted_reason:
+        line(f"  Oracle comparison:     omitted ({s.oracle_omitted_reason})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

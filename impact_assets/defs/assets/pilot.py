@@ -1,0 +1,62 @@
+"""MEASURE (pilot) and EVALUATE: one record per initiative partition."""
+
+import dagster as dg
+
+from impact_assets.contracts import EvaluationRecord, MeasurementRecord
+from impact_assets.defs.assets.context import count_statuses, run_loop_id
+from impact_assets.defs.assets.keys import EVALUATIONS, OWNERS, PILOT_RESULTS
+from impact_assets.defs.assets.metadata import partition_metadata, report_failures
+from impact_assets.defs.partitions import initiatives_partitions
+from impact_assets.defs.resources import ImpactConfigResource
+from impact_assets.loop.stages import evaluate_pilots, measure_pilots
+
+
+@dg.asset(
+    key=PILOT_RESULTS,
+    partitions_def=initiatives_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="pilot",
+    kinds={"python"},
+    owners=OWNERS,
+)
+def pilot_results(
+    context: dg.AssetExecutionContext, impact_config: ImpactConfigResource
+) -> dict[str, MeasurementRecord]:
+    """Each initiative's causal effect measured in its pilot, with a 95% confidence interval."""
+    config = impact_config.load_or_fail()
+    loop_id = run_loop_id(context)
+    context.log.info(f"[1/5] MEASURE (pilot) of {len(context.partition_keys)} initiatives")
+    records = measure_pilots(config, context.partition_keys, loop_id)
+    partition_metadata(context, records.values())
+    report_failures(context, "pilot measurement", records.values())
+    context.add_output_metadata(
+        {"loop_id": loop_id, "row_count": len(records), "statuses": count_statuses(records.values())}
+    )
+    return records
+
+
+@dg.asset(
+    key=EVALUATIONS,
+    partitions_def=initiatives_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    ins={"pilot_results": dg.AssetIn(PILOT_RESULTS)},
+    group_name="pilot",
+    kinds={"python"},
+    owners=OWNERS,
+)
+def evaluations(
+    context: dg.AssetExecutionContext,
+    impact_config: ImpactConfigResource,
+    pilot_results: dict[str, MeasurementRecord],
+) -> dict[str, EvaluationRecord]:
+    """How far to trust each pilot estimate, and its best, median and worst return in currency."""
+    config = impact_config.load_or_fail()
+    context.log.info(f"[2/5] EVALUATE {len(context.partition_keys)} pilots")
+    pilots = {key: pilot_results.get(key) for key in context.partition_keys}
+    records = evaluate_pilots(config, pilots, run_loop_id(context))
+    partition_metadata(context, records.values())
+    report_failures(context, "evaluation", records.values())
+    context.add_output_metadata(
+        {"row_count": len(records), "statuses": count_statuses(records.values())}
+    )
+    return records

@@ -1,0 +1,39 @@
+"""MEASURE (scale): the selected initiatives measured again on a new, larger sample."""
+
+import dagster as dg
+
+from impact_assets.contracts import AllocateResult, MeasurementRecord
+from impact_assets.defs.assets.context import count_statuses, run_loop_id
+from impact_assets.defs.assets.keys import ALLOCATION, OWNERS, SCALE_RESULTS
+from impact_assets.defs.assets.metadata import partition_metadata, report_failures
+from impact_assets.defs.partitions import initiatives_partitions
+from impact_assets.defs.resources import ImpactConfigResource
+from impact_assets.loop.stages import measure_at_scale
+
+
+@dg.asset(
+    key=SCALE_RESULTS,
+    partitions_def=initiatives_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    ins={"allocation": dg.AssetIn(ALLOCATION)},
+    group_name="scale",
+    kinds={"python"},
+    owners=OWNERS,
+)
+def scale_results(
+    context: dg.AssetExecutionContext,
+    impact_config: ImpactConfigResource,
+    allocation: AllocateResult,
+) -> dict[str, MeasurementRecord]:
+    """Each initiative at scale: measured again if selected, else why not (not selected, no data)."""
+    config = impact_config.load_or_fail()
+    context.log.info(
+        f"[4/5] MEASURE (scale) of {len(allocation.selected_initiatives)} selected initiatives"
+    )
+    records = measure_at_scale(config, allocation, context.partition_keys, run_loop_id(context))
+    partition_metadata(context, records.values())
+    report_failures(context, "scale measurement", records.values())
+    context.add_output_metadata(
+        {"row_count": len(records), "statuses": count_statuses(records.values())}
+    )
+    return records

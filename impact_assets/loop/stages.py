@@ -1,0 +1,207 @@
+"""MEASURE, EVALUATE, ALLOCATE and the scale MEASURE over a portfolio, one record per initiative.
+
+Each initiative is computed in isolation: its error becomes a ``failed`` record
+naming the cause, and the others proceed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from impact_assets.components.base import DataNotAvailable, PipelineComponent
+from impact_assets.components.registry import create_component
+from impact_assets.config.models import PortfolioConfig
+from impact_assets.contracts import (
+    AllocateResult,
+    EvaluateResult,
+    EvaluationRecord,
+    MeasureResult,
+    MeasurementRecord,
+    RecordStatus,
+    Stage,
+)
+from impact_assets.loop.execution import call_with_retries, describe_error, fan_out
+
+
+def measure_event(config: PortfolioConfig, initiative_id: str, stage: Stage) -> dict[str, Any]:
+    """The MEASURE event for one initiative (see :mod:`impact_assets.components.base`)."""
+    event: dict[str, Any] = {
+        "initiative_id": initiative_id,
+        "seed": config.seed,
+        "stage": stage.value,
+        "initiative": config.initiative(initiative_id).model_dump(mode="json"),
+        "config_dir": str(config.base_dir),
+    }
+    if stage is Stage.SCALE:
+        event["sample_size"] = config.scale_sample_size
+    return event
+
+
+def _measure_one(
+    component: PipelineComponent,
+    config: PortfolioConfig,
+    initiative_id: str,
+    stage: Stage,
+    loop_id: str,
+) -> MeasurementRecord:
+    def record(status: RecordStatus, **fields: Any) -> MeasurementRecord:
+        return MeasurementRecord(initiative_id, loop_id, stage, status, **fields)
+
+    if initiative_id not in config.initiative_ids:
+        return record(RecordStatus.FAILED, cause="not in the current config")
+    try:
+        raw = call_with_retries(component.execute, measure_event(config, initiative_id, stage))
+        result = MeasureResult.from_dict({**raw, "loop_id": loop_id})
+        if result.initiative_id != initiative_id:
+            raise ValueError(f"the component answered for {result.initiative_id!r}")
+    except DataNotAvailable as missing:
+        if stage is Stage.SCALE:
+            return record(RecordStatus.AWAITING_DATA, cause=str(missing) or "no scale data yet")
+        return record(RecordStatus.FAILED, cause=describe_error(missing))
+    except Exception as error:  # one initiative's failure must not stop the others
+        return record(RecordStatus.FAILED, cause=describe_error(error))
+    ok_status = RecordStatus.MEASURED if stage is Stage.PILOT else RecordStatus.SCALED
+    return record(ok_status, result=result)
+
+
+def measure_pilots(
+    config: PortfolioConfig, initiative_ids: Sequence[str], loop_id: str
+) -> dict[str, MeasurementRecord]:
+    """MEASURE each initiative's pilot; every id gets a ``measured`` or ``failed`` record."""
+    component = create_component("measure", config.measure.component)
+    records = fan_out(
+        lambda initiative_id: _measure_one(component, config, initiative_id, Stage.PILOT, loop_id),
+        initiative_ids,
+        config.max_workers,
+    )
+    return {record.initiative_id: record for record in records}
+
+
+def evaluate_pilots(
+    config: PortfolioConfig,
+    pilot_records: Mapping[str, MeasurementRecord | None],
+    fallback_loop_id: str,
+) -> dict[str, EvaluationRecord]:
+    """EVALUATE each measured pilot; the record keeps the pilot's loop id.
+
+    A pilot that failed (or is missing) gives a ``skipped`` record saying why.
+    """
+    component = create_component("evaluate", config.evaluate.component)
+
+    def evaluate_one(item: tuple[str, MeasurementRecord | None]) -> EvaluationRecord:
+        initiative_id, pilot = item
+        if pilot is None:
+            return EvaluationRecord(
+                initiative_id,
+                fallback_loop_id,
+                RecordStatus.SKIPPED,
+                cause="no pilot record to evaluate",
+            )
+        if not pilot.ok:
+            return EvaluationRecord(
+                initiative_id,
+                pilot.loop_id,
+                RecordStatus.SKIPPED,
+                cause=f"pilot {pilot.status.value}: {pilot.cause}",
+            )
+        if initiative_id not in config.initiative_ids:
+            return EvaluationRecord(
+                initiative_id, pilot.loop_id, RecordStatus.FAILED, cause="not in the current config"
+            )
+        initiative = config.initiative(initiative_id)
+        event = {
+            **pilot.result.to_dict(),
+            "cost_to_scale": initiative.cost_to_scale,
+            "value_per_unit": initiative.value_per_unit,
+            "seed": config.seed,
+        }
+        try:
+            raw = call_with_retries(component.execute, event)
+            result = EvaluateResult.from_dict({**raw, "loop_id": pilot.loop_id})
+        except Exception as error:  # isolate this initiative
+            return EvaluationRecord(
+                initiative_id, pilot.loop_id, RecordStatus.FAILED, cause=describe_error(error)
+            )
+        return EvaluationRecord(initiative_id, pilot.loop_id, RecordStatus.EVALUATED, result=result)
+
+    records = fan_out(evaluate_one, list(pilot_records.items()), config.max_workers)
+    return {record.initiative_id: record for record in records}
+
+
+def current_loop_id(records: Sequence[Any]) -> str | None:
+    """The newest loop among records (loop ids sort by start time)."""
+    loop_ids = [record.loop_id for record in records if record is not None]
+    return max(loop_ids) if loop_ids else None
+
+
+def allocate_portfolio(
+    config: PortfolioConfig,
+    evaluation_records: Mapping[str, EvaluationRecord],
+    fallback_loop_id: str,
+) -> AllocateResult:
+    """ALLOCATE the budget over the current config's initiatives evaluated in the current loop.
+
+    Anything that is not a candidate is listed in ``excluded`` with its reason: a
+    failed or skipped evaluation, a stale record from an earlier loop, an id no
+    longer in the config, or a missing evaluation.
+    """
+    current_ids = config.initiative_ids
+    in_config = [evaluation_records[i] for i in current_ids if i in evaluation_records]
+    loop_id = current_loop_id(in_config) or fallback_loop_id
+
+    candidates: list[dict[str, Any]] = []
+    excluded: dict[str, str] = {}
+    for initiative_id in current_ids:
+        record = evaluation_records.get(initiative_id)
+        if record is None:
+            excluded[initiative_id] = "no evaluation record"
+        elif record.loop_id != loop_id:
+            excluded[initiative_id] = f"stale: evaluated in loop {record.loop_id}, not {loop_id}"
+        elif not record.ok:
+            excluded[initiative_id] = f"{record.status.value}: {record.cause}"
+        else:
+            candidates.append(record.result.to_dict())
+    for initiative_id in sorted(set(evaluation_records) - set(current_ids)):
+        excluded[initiative_id] = "removed from the config"
+
+    settings = config.allocate
+    event = {
+        "initiatives": candidates,
+        "budget": config.budget,
+        "min_confidence": settings.min_confidence,
+        "min_portfolio_worst_return": settings.min_portfolio_worst_return,
+        "weights": settings.weights.model_dump() if settings.weights else None,
+    }
+    raw = create_component("allocate", settings.component).execute(event)
+    merged_excluded = {**excluded, **(raw.get("excluded") or {})}
+    return AllocateResult.from_dict(
+        {**raw, "excluded": dict(sorted(merged_excluded.items())), "loop_id": loop_id}
+    )
+
+
+def measure_at_scale(
+    config: PortfolioConfig,
+    allocation: AllocateResult,
+    initiative_ids: Sequence[str],
+    fallback_loop_id: str,
+) -> dict[str, MeasurementRecord]:
+    """MEASURE the selected initiatives again on a new, larger sample; a record for every id.
+
+    ``scaled`` exactly for the selected initiatives with data, ``awaiting_data``
+    for selected ones whose scale data does not exist yet, ``not_selected`` for
+    the rest, ``failed`` when the scale measurement raised.
+    """
+    component = create_component("measure", config.measure.component)
+    loop_id = allocation.loop_id or fallback_loop_id
+    selected = set(allocation.selected_initiatives)
+
+    def scale_one(initiative_id: str) -> MeasurementRecord:
+        if initiative_id not in selected:
+            return MeasurementRecord(
+                initiative_id, loop_id, Stage.SCALE, RecordStatus.NOT_SELECTED
+            )
+        return _measure_one(component, config, initiative_id, Stage.SCALE, loop_id)
+
+    records = fan_out(scale_one, list(initiative_ids), config.max_workers)
+    return {record.initiative_id: record for record in records}

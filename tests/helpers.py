@@ -1,0 +1,101 @@
+"""Helpers shared by the test files: configs on disk, instances, and running the real loop."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+
+from impact_assets.config import CONFIG_ENV_VAR, load_config
+from impact_assets.contracts import AllocateResult, LoopReport, MeasurementRecord
+from impact_assets.defs.io_manager import read_stored
+from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.defs.runner import LoopOutcome, launch_loop
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RUN_ONCE = PROJECT_ROOT / "scripts" / "run_once.py"
+
+SEED_INITIATIVES = [
+    {"initiative_id": "init-001", "cost_to_scale": 10000},
+    {"initiative_id": "init-002", "cost_to_scale": 15000},
+    {"initiative_id": "init-003", "cost_to_scale": 8000},
+]
+
+
+def portfolio(**overrides: Any) -> dict[str, Any]:
+    """The seed's test portfolio (three mock initiatives, budget 100000), with overrides."""
+    config: dict[str, Any] = {
+        "budget": 100000,
+        "scale_sample_size": 5000,
+        "max_workers": 4,
+        "seed": 42,
+        "initiatives": [dict(i) for i in SEED_INITIATIVES],
+    }
+    config.update(overrides)
+    return config
+
+
+def write_config(folder: Path, config: Mapping[str, Any] | str, name: str = "config.yaml") -> Path:
+    """Write a config (a mapping, or raw YAML text) and return its path."""
+    path = folder / name
+    text = config if isinstance(config, str) else yaml.safe_dump(dict(config), sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_loop(
+    instance: dg.DagsterInstance,
+    config_path: Path,
+    loop_id: str = "20260101T000000Z-test0001",
+    monkeypatch: Any = None,
+) -> LoopOutcome:
+    """Sync partitions from the config and run the real ``impact_loop`` job once."""
+    if monkeypatch is not None:
+        monkeypatch.setenv(CONFIG_ENV_VAR, str(config_path))
+    else:
+        os.environ[CONFIG_ENV_VAR] = str(config_path)
+    config = load_config(config_path)
+    sync_initiative_partitions(instance, config.initiative_ids)
+    tags = {**partition_range_tags(instance), "impact/loop_id": loop_id}
+    return launch_loop(instance, tags=tags)
+
+
+def stored_pilots(instance: dg.DagsterInstance, ids: list[str]) -> dict[str, MeasurementRecord]:
+    return {i: read_stored(instance, "pilot_results", i) for i in ids}
+
+
+def stored_scales(instance: dg.DagsterInstance, ids: list[str]) -> dict[str, MeasurementRecord]:
+    return {i: read_stored(instance, "scale_results", i) for i in ids}
+
+
+def stored_allocation(instance: dg.DagsterInstance) -> AllocateResult:
+    return read_stored(instance, "allocation")
+
+
+def stored_report(instance: dg.DagsterInstance) -> LoopReport:
+    return read_stored(instance, "outcome_reports")
+
+
+def run_cli(
+    *args: str,
+    dagster_home: Path,
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """Run ``scripts/run_once.py`` in a fresh process, as a user would."""
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), **(extra_env or {})}
+    env.pop(CONFIG_ENV_VAR, None)
+    return subprocess.run(
+        [sys.executable, str(RUN_ONCE), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=timeout,
+    )

@@ -1,0 +1,146 @@
+"""``scripts/run_once.py`` as a user runs it: output, determinism across processes, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import PROJECT_ROOT, portfolio, run_cli, write_config
+
+LOOP_ID = "20260101T000000Z-cli00000"
+
+
+def test_default_config_prints_progress_and_the_seed_report(tmp_path):
+    completed = run_cli("--output-json", str(tmp_path / "out.json"), dagster_home=tmp_path / "h")
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    for line in (
+        "Running pipeline with 5 initiatives...",
+        "[1/5] MEASURE (pilot)...",
+        "[2/5] EVALUATE...",
+        "[3/5] ALLOCATE...",
+        "[4/5] MEASURE (scale)...",
+        "[5/5] Generating reports...",
+        "OUTCOME REPORTS",
+        "SUMMARY",
+        "Initiatives evaluated: 5",
+    ):
+        assert line in out
+    assert out.index("[3/5]") < out.index("Selected") < out.index("[4/5]")
+    document = json.loads((tmp_path / "out.json").read_text())
+    assert set(document) >= {
+        "loop_id",
+        "pilot_results",
+        "evaluate_results",
+        "allocate_result",
+        "scale_results",
+        "outcome_reports",
+        "summary",
+    }
+    assert all(isinstance(r["model_type"], str) for r in document["pilot_results"])
+    assert (tmp_path / "h" / "dagster.yaml").exists()  # the run was recorded in DAGSTER_HOME
+
+
+def test_identical_output_in_processes_with_different_hash_seeds(tmp_path):
+    config_path = write_config(tmp_path, portfolio())
+    outputs = []
+    for hash_seed in ("1", "987654"):
+        output = tmp_path / f"out-{hash_seed}.json"
+        completed = run_cli(
+            "--config",
+            str(config_path),
+            "--output-json",
+            str(output),
+            "--loop-id",
+            LOOP_ID,
+            dagster_home=tmp_path / f"home-{hash_seed}",
+            extra_env={"PYTHONHASHSEED": hash_seed},
+        )
+        assert completed.returncode == 0, completed.stderr
+        outputs.append(output.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["outcome_reports"]
+
+
+def test_empty_allocation_writes_empty_lists(tmp_path):
+    config_path = write_config(tmp_path, portfolio(budget=1))
+    output = tmp_path / "out.json"
+    completed = run_cli(
+        "--config", str(config_path), "--output-json", str(output), dagster_home=tmp_path / "h"
+    )
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(output.read_text())
+    assert document["allocate_result"]["selected_initiatives"] == []
+    assert document["scale_results"] == []
+    assert document["outcome_reports"] == []
+    assert "No initiatives selected for scaling." in completed.stdout
+
+
+BAD_CONFIGS = [
+    (
+        "missing budget",
+        {k: v for k, v in portfolio().items() if k != "budget"},
+        "budget: is required",
+    ),
+    ("non-numeric budget", portfolio(budget="lots"), "budget: must be a number"),
+    (
+        "zero cost",
+        portfolio(initiatives=[{"initiative_id": "a", "cost_to_scale": 0}]),
+        "initiatives[0].cost_to_scale: must be > 0",
+    ),
+    (
+        "duplicate ids",
+        portfolio(
+            initiatives=[
+                {"initiative_id": "a", "cost_to_scale": 1},
+                {"initiative_id": "a", "cost_to_scale": 2},
+            ]
+        ),
+        "initiatives[1].initiative_id: duplicate",
+    ),
+    (
+        "bad id characters",
+        portfolio(initiatives=[{"initiative_id": "a/b", "cost_to_scale": 1}]),
+        "initiatives[0].initiative_id: must match [A-Za-z0-9_-]+",
+    ),
+    ("unknown component", portfolio(allocate={"component": "magic"}), "allocate.component"),
+    (
+        "unknown method",
+        portfolio(initiatives=[{"initiative_id": "a", "cost_to_scale": 1, "method": "vibes"}]),
+        "initiatives[0].method: must be one of",
+    ),
+    ("not a mapping", "- just\n- a list\n", "must be a mapping"),
+    ("yaml syntax", "budget: [1, 2\n", "YAML syntax error"),
+    (
+        "python tag",
+        "budget: !!python/object/apply:os.system ['touch /tmp/impact-pwned']\n",
+        "refused YAML tag",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "expected"), BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS]
+)
+def test_bad_config_exits_2_naming_the_field(tmp_path, kind, config, expected):
+    config_path = write_config(tmp_path, config)
+    completed = run_cli("--config", str(config_path), dagster_home=tmp_path / "h")
+    assert completed.returncode == 2, (completed.stdout, completed.stderr)
+    assert expected in completed.stderr
+    assert "Traceback" not in completed.stderr + completed.stdout
+    assert not (tmp_path / "h").exists()  # nothing ran
+
+
+def test_missing_config_file_exits_2(tmp_path):
+    completed = run_cli("--config", str(tmp_path / "nope.yaml"), dagster_home=tmp_path / "h")
+    assert completed.returncode == 2
+    assert "config file not found" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_readme_commands_are_the_ones_tested():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "python scripts/run_once.py" in readme
+    assert 'pip install -e ".[dev]"' in readme
+    ci = (PROJECT_ROOT / ".ci" / "run").read_text()
+    assert "pytest" in ci
