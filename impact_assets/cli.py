@@ -7,6 +7,7 @@ stderr); 1 a stage or an initiative failed (which, and why).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -25,8 +26,7 @@ from impact_assets.config import (
     default_config_path,
     load_config,
 )
-from impact_assets.contracts import LoopReport, RecordStatus
-from impact_assets.loop.ids import new_loop_id
+from impact_assets.contracts import LoopReport
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID_CONFIG = 0, 1, 2
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
@@ -96,37 +96,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_loop(config: PortfolioConfig, args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
-    from impact_assets.defs.runner import launch_loop
+    from impact_assets.api import run_impact_loop
 
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda text: print(text, file=out, flush=True))
     dagster_home()
     instance = dg.DagsterInstance.get()
-    sync = sync_initiative_partitions(instance, config.initiative_ids)
-    if sync.changed:
-        say(sync.describe())
-    loop_id = args.loop_id or new_loop_id()
     say(f"Running pipeline with {len(config.initiatives)} initiatives...")
-    tags = {**partition_range_tags(instance), "impact/loop_id": loop_id}
     run_id = str(uuid.uuid4())
     progress = _ProgressPrinter(instance, run_id, say)
     progress.start()
     try:
-        outcome = launch_loop(instance, tags=tags, run_id=run_id)
+        run = run_impact_loop(config.source_path, instance, loop_id=args.loop_id, run_id=run_id)
     finally:
         progress.stop()
 
-    values = collect_loop_values(instance, config, loop_id)
-    if values["outcome_reports"] is not None:
-        print_reports(values["outcome_reports"], config, out)
+    values, outcome = run.values, run.outcome
+    if values.report is not None:
+        print_reports(values.report, config, out)
     if args.output_json:
         args.output_json.parent.mkdir(parents=True, exist_ok=True)
-        args.output_json.write_text(json.dumps(output_document(values), indent=2) + "\n")
+        args.output_json.write_text(json.dumps(values.to_document(), indent=2) + "\n")
 
-    failures = values["failures"]
+    failures = values.failures
     if not outcome.success:
-        print(f"\nerror: the loop's run {run_id} failed:", file=sys.stderr)
+        print(f"\nerror: the loop's run {outcome.run_id} failed:", file=sys.stderr)
         for step, message in outcome.step_failures:
             print(f"  {step}: {message}", file=sys.stderr)
     if failures:
@@ -158,10 +152,9 @@ class _ProgressPrinter:
 
     def _poll(self) -> None:
         while not self._stopped.wait(0.1):
-            try:
+            # progress is a courtesy; the run's outcome is reported anyway
+            with contextlib.suppress(Exception):
                 self._check()
-            except Exception:  # progress is a courtesy; the run's outcome is reported anyway
-                pass
 
     def _check(self) -> None:
         from dagster import DagsterEventType
@@ -183,62 +176,6 @@ class _ProgressPrinter:
         except (OSError, ValueError):
             return
         self._say(f"       Selected {len(allocation.selected_initiatives)} initiatives")
-
-
-def collect_loop_values(instance: Any, config: PortfolioConfig, loop_id: str) -> dict[str, Any]:
-    """Every stored record of this loop for the config's initiatives."""
-    from impact_assets.defs.io_manager import read_stored
-
-    def read(asset: str, partition_key: str | None = None) -> Any:
-        try:
-            value = read_stored(instance, asset, partition_key)
-        except FileNotFoundError:
-            return None
-        return value if getattr(value, "loop_id", loop_id) == loop_id else None
-
-    ids = config.initiative_ids
-    pilots = {i: read("pilot_results", i) for i in ids}
-    evaluations = {i: read("evaluations", i) for i in ids}
-    scales = {i: read("scale_results", i) for i in ids}
-    failures = []
-    for stage, records in (("pilot", pilots), ("evaluate", evaluations), ("scale", scales)):
-        for initiative_id, record in records.items():
-            if record is not None and record.status is RecordStatus.FAILED:
-                failures.append(
-                    {"initiative_id": initiative_id, "stage": stage, "cause": record.cause}
-                )
-    return {
-        "loop_id": loop_id,
-        "pilots": pilots,
-        "evaluations": evaluations,
-        "allocation": read("allocation"),
-        "scales": scales,
-        "outcome_reports": read("outcome_reports"),
-        "failures": failures,
-    }
-
-
-def output_document(values: dict[str, Any]) -> dict[str, Any]:
-    """The ``--output-json`` document: each record with the contracts' field names."""
-    report: LoopReport | None = values["outcome_reports"]
-    allocation = values["allocation"]
-    return {
-        "loop_id": values["loop_id"],
-        "pilot_results": [r.result.to_dict() for r in values["pilots"].values() if r and r.ok],
-        "evaluate_results": [
-            r.result.to_dict() for r in values["evaluations"].values() if r and r.ok
-        ],
-        "allocate_result": allocation.to_dict() if allocation else None,
-        "scale_results": [r.result.to_dict() for r in values["scales"].values() if r and r.ok],
-        "scale_records": [
-            {"initiative_id": r.initiative_id, "status": r.status.value, "cause": r.cause}
-            for r in values["scales"].values()
-            if r is not None
-        ],
-        "outcome_reports": [r.to_dict() for r in report.reports] if report else [],
-        "summary": report.summary.to_dict() if report else None,
-        "failures": values["failures"],
-    }
 
 
 def _money(value: float) -> str:

@@ -1,4 +1,4 @@
-"""The asset graph: one run covers every partition; partitions follow the config; failures isolate."""
+"""The asset graph: one run covers every partition; partitions follow the config."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ PARTITIONED = ["pilot_results", "evaluations", "scale_results"]
 
 def test_one_run_materialises_every_partition_of_every_asset(instance, tmp_path, monkeypatch):
     config_path = write_config(tmp_path, portfolio(budget=20000))
-    outcome = run_loop(instance, config_path, loop_id="20260101T000000Z-onerun00", monkeypatch=monkeypatch)
+    outcome = run_loop(
+        instance, config_path, loop_id="20260101T000000Z-onerun00", monkeypatch=monkeypatch
+    )
     assert outcome.success
 
     runs = instance.get_runs()

@@ -20,13 +20,17 @@ IDS = ["init-001", "init-002", "init-003"]
 
 def test_all_mocks_pipeline_is_deterministic(instance, tmp_path, monkeypatch):
     config_path = write_config(tmp_path, portfolio())
-    first = run_loop(instance, config_path, loop_id="20260101T000000Z-first000", monkeypatch=monkeypatch)
+    first = run_loop(
+        instance, config_path, loop_id="20260101T000000Z-first000", monkeypatch=monkeypatch
+    )
     assert first.success
     report = stored_report(instance)
     assert len(report.reports) > 0
     pilots_first = {i: r.result.to_dict() for i, r in stored_pilots(instance, IDS).items()}
 
-    second = run_loop(instance, config_path, loop_id="20260101T000001Z-second00", monkeypatch=monkeypatch)
+    second = run_loop(
+        instance, config_path, loop_id="20260101T000001Z-second00", monkeypatch=monkeypatch
+    )
     assert second.success
     pilots_second = {i: r.result.to_dict() for i, r in stored_pilots(instance, IDS).items()}
     for initiative_id in IDS:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from impact_assets.config.models import PortfolioConfig
+from impact_assets.config.models import PortfolioConfig, raw_cross_field_problems
 
 CONFIG_ENV_VAR = "IMPACT_ENGINE_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,9 @@ def parse_config(raw: Any, source: str | Path | None = None) -> PortfolioConfig:
     try:
         config = PortfolioConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(source, format_validation_error(error)) from None
+        problems = format_validation_error(error)
+        problems += [p for p in raw_cross_field_problems(raw) if p not in problems]
+        raise ConfigError(source, problems) from None
     if source is not None:
         config._source_path = Path(source).resolve()
     problems = [problem for check in PREFLIGHT_CHECKS for problem in check(config)]

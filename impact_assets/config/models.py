@@ -98,7 +98,7 @@ class InitiativeConfig(_Strict):
         problems: list[str] = []
         for key, spec in (("data", self.data), ("scale_data", self.scale_data)):
             if isinstance(spec, FileData) and self.method is not None:
-                problems.extend(_missing_method_keys(key, self.method, spec))
+                problems.extend(_missing_method_keys(key, self.method, spec.model_dump()))
         if isinstance(self.data, SimulatedData) and self.scale_data is not None:
             problems.append("scale_data: only file-sourced data takes scale_data")
         if problems:
@@ -106,20 +106,62 @@ class InitiativeConfig(_Strict):
         return self
 
 
-def _missing_method_keys(key: str, method: Method, spec: FileData) -> list[str]:
+def _missing_method_keys(key: str, method: Method, spec: dict[str, Any]) -> list[str]:
+    """The column keys ``method`` needs that a file data spec (as a dict) lacks."""
     problems = []
     for column_key in METHOD_FILE_KEYS[method]:
-        value = getattr(spec, column_key)
-        if value is None or value == []:
+        if spec.get(column_key) in (None, []):
             problems.append(f"{key}.{column_key}: required for method {method.value}")
-    if method is Method.DIFFERENCE_IN_DIFFERENCES and (spec.treated_units is None) == (
-        spec.treated is None
+    if method is Method.DIFFERENCE_IN_DIFFERENCES and (spec.get("treated_units") is None) == (
+        spec.get("treated") is None
     ):
         problems.append(
             f"{key}: method difference_in_differences needs exactly one of "
             "treated_units (list of unit values) or treated (0/1 column)"
         )
     return problems
+
+
+def raw_cross_field_problems(raw: dict[str, Any]) -> list[str]:
+    """Cross-field problems found on the raw mapping.
+
+    Pydantic skips a model's own cross-field checks when one of its fields is
+    invalid; running these on the raw data too lets one pass report everything.
+    """
+    problems: list[str] = []
+    initiatives = raw.get("initiatives")
+    if not isinstance(initiatives, list):
+        return problems
+    first_index: dict[str, int] = {}
+    for index, initiative in enumerate(initiatives):
+        if not isinstance(initiative, dict):
+            continue
+        initiative_id = initiative.get("initiative_id")
+        if isinstance(initiative_id, str):
+            if initiative_id in first_index:
+                problems.append(
+                    _duplicate_message(index, first_index[initiative_id], initiative_id)
+                )
+            first_index.setdefault(initiative_id, index)
+        try:
+            method = Method(initiative.get("method"))
+        except ValueError:
+            continue
+        for key in ("data", "scale_data"):
+            spec = initiative.get(key)
+            if isinstance(spec, dict) and spec.get("source") == "file":
+                problems.extend(
+                    f"initiatives[{index}].{problem}"
+                    for problem in _missing_method_keys(key, method, spec)
+                )
+    return problems
+
+
+def _duplicate_message(index: int, first: int, initiative_id: str) -> str:
+    return (
+        f"initiatives[{index}].initiative_id: duplicate of initiatives[{first}] "
+        f"({initiative_id!r}); ids must be unique"
+    )
 
 
 class _ComponentChoice(_Strict):
@@ -195,20 +237,26 @@ class PortfolioConfig(_Strict):
         for index, initiative in enumerate(self.initiatives):
             if initiative.initiative_id in seen:
                 problems.append(
-                    f"initiatives[{index}].initiative_id: duplicate of "
-                    f"initiatives[{seen[initiative.initiative_id]}] "
-                    f"({initiative.initiative_id!r}); ids must be unique"
+                    _duplicate_message(
+                        index, seen[initiative.initiative_id], initiative.initiative_id
+                    )
                 )
             seen.setdefault(initiative.initiative_id, index)
             data = initiative.data
-            if isinstance(data, SimulatedData) and data.pilot_sample_size is not None:
-                if data.pilot_sample_size > self.scale_sample_size:
-                    problems.append(
-                        f"initiatives[{index}].data.pilot_sample_size: "
-                        f"{data.pilot_sample_size} exceeds scale_sample_size "
-                        f"{self.scale_sample_size}; the scale sample must be the larger"
-                    )
-        if self.allocate.component == "mock" and self.allocate.min_portfolio_worst_return is not None:
+            if (
+                isinstance(data, SimulatedData)
+                and data.pilot_sample_size is not None
+                and data.pilot_sample_size > self.scale_sample_size
+            ):
+                problems.append(
+                    f"initiatives[{index}].data.pilot_sample_size: "
+                    f"{data.pilot_sample_size} exceeds scale_sample_size "
+                    f"{self.scale_sample_size}; the scale sample must be the larger"
+                )
+        if (
+            self.allocate.component == "mock"
+            and self.allocate.min_portfolio_worst_return is not None
+        ):
             problems.append(
                 "allocate.min_portfolio_worst_return: the greedy mock rule cannot honour a "
                 "floor; use minimax_regret or bayesian"

@@ -67,11 +67,11 @@ class AllocateResult:
                 raise ValueError(f"{owner}.{name}: ids not selected: {sorted(extra)}")
         spent = sum(self.budget_allocated.values())
         if spent > budget and not close_enough(spent, budget):
-            raise ValueError(
-                f"{owner}.budget_allocated: sum {spent} exceeds the budget {budget}"
-            )
+            raise ValueError(f"{owner}.budget_allocated: sum {spent} exceeds the budget {budget}")
         if self.objective is not None:
-            object.__setattr__(self, "objective", require_finite(owner, "objective", self.objective))
+            object.__setattr__(
+                self, "objective", require_finite(owner, "objective", self.objective)
+            )
 
     @property
     def total_allocated(self) -> float:

@@ -43,7 +43,8 @@ class MeasureResult:
         if not self.ci_lower <= self.effect_estimate <= self.ci_upper:
             raise ValueError(
                 f"{owner}.ci_lower <= effect_estimate <= ci_upper does not hold for "
-                f"{self.initiative_id}: {self.ci_lower} <= {self.effect_estimate} <= {self.ci_upper}"
+                f"{self.initiative_id}: "
+                f"{self.ci_lower} <= {self.effect_estimate} <= {self.ci_upper}"
             )
         if self.p_value is not None:
             p_value = require_finite(owner, "p_value", self.p_value)

@@ -66,8 +66,7 @@ class MeasurementRecord:
         _check_shape(owner, status, self.result, self.cause)
         if self.result is not None and self.result.initiative_id != self.initiative_id:
             raise ValueError(
-                f"{owner}.result: belongs to {self.result.initiative_id}, "
-                f"not {self.initiative_id}"
+                f"{owner}.result: belongs to {self.result.initiative_id}, not {self.initiative_id}"
             )
 
     @property

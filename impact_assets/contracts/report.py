@@ -53,7 +53,9 @@ class OutcomeReport:
             rel_tol=1e-9,
             abs_tol=1e-9,
         ):
-            raise ValueError(f"{owner}.prediction_error: must equal actual_return - predicted_return")
+            raise ValueError(
+                f"{owner}.prediction_error: must equal actual_return - predicted_return"
+            )
         for name in ("sample_size_pilot", "sample_size_scale"):
             object.__setattr__(
                 self, name, require_int(owner, name, getattr(self, name), MIN_SAMPLE_SIZE)

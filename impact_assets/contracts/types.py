@@ -55,9 +55,7 @@ class RecordStatus(Enum):
 
 
 PILOT_STATUSES = frozenset({RecordStatus.MEASURED, RecordStatus.FAILED})
-EVALUATION_STATUSES = frozenset(
-    {RecordStatus.EVALUATED, RecordStatus.FAILED, RecordStatus.SKIPPED}
-)
+EVALUATION_STATUSES = frozenset({RecordStatus.EVALUATED, RecordStatus.FAILED, RecordStatus.SKIPPED})
 SCALE_STATUSES = frozenset(
     {
         RecordStatus.SCALED,

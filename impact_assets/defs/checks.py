@@ -130,7 +130,9 @@ def pilot_and_scale_samples_differ(
     additional_ins={"allocation": dg.AssetIn(ALLOCATION)},
     description="No report row comes from a loop other than the allocation's.",
 )
-def no_stale_records(outcome_reports: LoopReport, allocation: AllocateResult) -> dg.AssetCheckResult:
+def no_stale_records(
+    outcome_reports: LoopReport, allocation: AllocateResult
+) -> dg.AssetCheckResult:
     problems = [
         f"{report.initiative_id} is from loop {report.loop_id}"
         for report in outcome_reports.reports

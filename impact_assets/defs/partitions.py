@@ -43,7 +43,9 @@ def plan_partition_sync(existing: Sequence[str], wanted: Sequence[str]) -> Parti
     )
 
 
-def sync_initiative_partitions(instance: dg.DagsterInstance, wanted: Sequence[str]) -> PartitionSync:
+def sync_initiative_partitions(
+    instance: dg.DagsterInstance, wanted: Sequence[str]
+) -> PartitionSync:
     """Make the instance's ``initiatives`` partitions equal to ``wanted``.
 
     New ids are added (in config order); ids no longer in the config are deleted

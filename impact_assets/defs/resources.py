@@ -44,6 +44,8 @@ class ImpactConfigResource(dg.ConfigurableResource):
         except ConfigError as error:
             raise dg.Failure(
                 description=str(error),
-                metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in error.problems))},
+                metadata={
+                    "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in error.problems))
+                },
                 allow_retries=False,
             ) from None

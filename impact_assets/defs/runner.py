@@ -1,4 +1,4 @@
-"""Launching ``impact_loop`` from Python (the CLI, tests, notebooks) with the configured executor."""
+"""Launching ``impact_loop`` from Python (CLI, tests, notebooks) with the configured executor."""
 
 from __future__ import annotations
 

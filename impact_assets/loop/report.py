@@ -36,7 +36,9 @@ def build_loop_report(
             if initiative_id in current_ids and record is not None and record.loop_id != loop_id
         }
     )
-    truths = {initiative_id: effect_at_scale(config, initiative_id) for initiative_id in current_ids}
+    truths = {
+        initiative_id: effect_at_scale(config, initiative_id) for initiative_id in current_ids
+    }
 
     reports: list[OutcomeReport] = []
     awaiting: list[str] = []
@@ -129,11 +131,18 @@ def _decision_value(
     """
     if not evaluated_ids:
         return None, None, None, "no initiative was evaluated in this loop"
-    unknown = [initiative_id for initiative_id in evaluated_ids if truths.get(initiative_id) is None]
+    unknown = [
+        initiative_id for initiative_id in evaluated_ids if truths.get(initiative_id) is None
+    ]
     if unknown:
-        return None, None, None, (
-            f"the true effect is unknown for {len(unknown)} of {len(evaluated_ids)} candidates "
-            f"(e.g. {unknown[0]}): it is known only for simulated data"
+        return (
+            None,
+            None,
+            None,
+            (
+                f"the true effect is unknown for {len(unknown)} of {len(evaluated_ids)} candidates "
+                f"(e.g. {unknown[0]}): it is known only for simulated data"
+            ),
         )
     from impact_assets.components.allocate.oracle import oracle_value
 

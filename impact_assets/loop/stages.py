@@ -16,8 +16,8 @@ from impact_assets.contracts import (
     AllocateResult,
     EvaluateResult,
     EvaluationRecord,
-    MeasureResult,
     MeasurementRecord,
+    MeasureResult,
     RecordStatus,
     Stage,
 )
@@ -198,9 +198,7 @@ def measure_at_scale(
 
     def scale_one(initiative_id: str) -> MeasurementRecord:
         if initiative_id not in selected:
-            return MeasurementRecord(
-                initiative_id, loop_id, Stage.SCALE, RecordStatus.NOT_SELECTED
-            )
+            return MeasurementRecord(initiative_id, loop_id, Stage.SCALE, RecordStatus.NOT_SELECTED)
         return _measure_one(component, config, initiative_id, Stage.SCALE, loop_id)
 
     records = fan_out(scale_one, list(initiative_ids), config.max_workers)

@@ -180,7 +180,7 @@ def _observational(
     x1 = rng.normal(size=n)
     x2 = rng.normal(size=n)
     x3 = rng.integers(0, 2, size=n)
-    logit = -0.2 + 0.8 * x1 - 0.6 * x2 + 0.5 * x3
+    logit = -0.2 + 0.5 * x1 - 0.3 * x2 + 0.4 * x3
     propensity = np.clip(1.0 / (1.0 + np.exp(-logit)), 0.1, 0.9)
     treatment = (rng.uniform(size=n) < propensity).astype(np.int64)
     noise = rng.normal(scale=noise_sd, size=n)

@@ -30,7 +30,11 @@ def pilot_results(
     partition_metadata(context, records.values())
     report_failures(context, "pilot measurement", records.values())
     context.add_output_metadata(
-        {"loop_id": loop_id, "row_count": len(records), "statuses": count_statuses(records.values())}
+        {
+            "loop_id": loop_id,
+            "row_count": len(records),
+            "statuses": count_statuses(records.values()),
+        }
     )
     return records
 

@@ -41,7 +41,10 @@ def outcome_reports(
     allocation: AllocateResult,
     scale_results: dict[str, MeasurementRecord],
 ) -> LoopReport:
-    """How the pilots' predictions compare with the scale measurements, and how good the pick was."""
+    """How the pilots' predictions compare with the scale measurements, and how good the pick was.
+
+    One report per scaled initiative and a summary of the portfolio decision.
+    """
     config = impact_config.load_or_fail()
     context.log.info("[5/5] Generating reports")
     report = build_loop_report(config, pilot_results, evaluations, allocation, scale_results)

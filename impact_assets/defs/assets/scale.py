@@ -25,7 +25,7 @@ def scale_results(
     impact_config: ImpactConfigResource,
     allocation: AllocateResult,
 ) -> dict[str, MeasurementRecord]:
-    """Each initiative at scale: measured again if selected, else why not (not selected, no data)."""
+    """Each initiative at scale: measured again if selected, otherwise the reason it was not."""
     config = impact_config.load_or_fail()
     context.log.info(
         f"[4/5] MEASURE (scale) of {len(allocation.selected_initiatives)} selected initiatives"

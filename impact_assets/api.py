@@ -1,0 +1,127 @@
+"""Run the loop from Python (notebooks, scripts): the same job the CLI and the UI launch."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from impact_assets.config import CONFIG_ENV_VAR, PortfolioConfig, load_config
+from impact_assets.contracts import (
+    AllocateResult,
+    EvaluationRecord,
+    LoopReport,
+    MeasurementRecord,
+    RecordStatus,
+)
+from impact_assets.defs.assets.keys import LOOP_ID_TAG
+from impact_assets.defs.io_manager import read_stored
+from impact_assets.defs.partitions import (
+    PartitionSync,
+    partition_range_tags,
+    sync_initiative_partitions,
+)
+from impact_assets.defs.runner import LoopOutcome, launch_loop
+from impact_assets.loop.ids import new_loop_id
+
+
+@dataclass(frozen=True)
+class LoopValues:
+    """Every stored record of one loop, for the config's initiatives (None where absent)."""
+
+    loop_id: str
+    pilots: dict[str, MeasurementRecord | None]
+    evaluations: dict[str, EvaluationRecord | None]
+    allocation: AllocateResult | None
+    scales: dict[str, MeasurementRecord | None]
+    report: LoopReport | None
+
+    @property
+    def failures(self) -> list[dict[str, str]]:
+        """Each initiative that failed, with the stage and the cause."""
+        failures = []
+        stages = (("pilot", self.pilots), ("evaluate", self.evaluations), ("scale", self.scales))
+        for stage, records in stages:
+            for initiative_id, record in records.items():
+                if record is not None and record.status is RecordStatus.FAILED:
+                    failures.append(
+                        {"initiative_id": initiative_id, "stage": stage, "cause": record.cause}
+                    )
+        return failures
+
+    def to_document(self) -> dict[str, Any]:
+        """The ``--output-json`` document: each record with the contracts' field names."""
+
+        def results(records: dict[str, Any]) -> list[dict[str, Any]]:
+            return [r.result.to_dict() for r in records.values() if r is not None and r.ok]
+
+        return {
+            "loop_id": self.loop_id,
+            "pilot_results": results(self.pilots),
+            "evaluate_results": results(self.evaluations),
+            "allocate_result": self.allocation.to_dict() if self.allocation else None,
+            "scale_results": results(self.scales),
+            "scale_records": [
+                {"initiative_id": r.initiative_id, "status": r.status.value, "cause": r.cause}
+                for r in self.scales.values()
+                if r is not None
+            ],
+            "outcome_reports": [r.to_dict() for r in self.report.reports] if self.report else [],
+            "summary": self.report.summary.to_dict() if self.report else None,
+            "failures": self.failures,
+        }
+
+
+@dataclass(frozen=True)
+class LoopRun:
+    """What running the loop once did: the partition sync, the run's outcome, the values."""
+
+    sync: PartitionSync
+    outcome: LoopOutcome
+    values: LoopValues
+
+
+def collect_loop_values(
+    instance: dg.DagsterInstance, config: PortfolioConfig, loop_id: str
+) -> LoopValues:
+    """Read back every stored record of ``loop_id`` for the config's initiatives."""
+
+    def read(asset: str, partition_key: str | None = None) -> Any:
+        try:
+            value = read_stored(instance, asset, partition_key)
+        except FileNotFoundError:
+            return None
+        return value if value.loop_id == loop_id else None
+
+    ids = config.initiative_ids
+    return LoopValues(
+        loop_id=loop_id,
+        pilots={i: read("pilot_results", i) for i in ids},
+        evaluations={i: read("evaluations", i) for i in ids},
+        allocation=read("allocation"),
+        scales={i: read("scale_results", i) for i in ids},
+        report=read("outcome_reports"),
+    )
+
+
+def run_impact_loop(
+    config_path: str | Path,
+    instance: dg.DagsterInstance,
+    loop_id: str | None = None,
+    run_id: str | None = None,
+) -> LoopRun:
+    """Validate the config, sync partitions, run ``impact_loop`` once and read its values back.
+
+    Raises :class:`~impact_assets.config.ConfigError` for an invalid config.
+    """
+    config_path = Path(config_path).resolve()
+    config = load_config(config_path)
+    os.environ[CONFIG_ENV_VAR] = str(config_path)
+    sync = sync_initiative_partitions(instance, config.initiative_ids)
+    loop_id = loop_id or new_loop_id()
+    tags = {**partition_range_tags(instance), LOOP_ID_TAG: loop_id}
+    outcome = launch_loop(instance, tags=tags, run_id=run_id)
+    return LoopRun(sync, outcome, collect_loop_values(instance, config, loop_id))

@@ -1,0 +1,111 @@
+"""Config loading: every problem at once, each naming its field; YAML is data, never code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import PROJECT_ROOT, portfolio, write_config
+
+from impact_assets.config import ConfigError, load_config, parse_config
+from impact_assets.defs.resources import ImpactConfigResource
+
+
+def problems_of(raw) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, source="test.yaml")
+    return caught.value.problems
+
+
+def test_default_config_is_the_seeds_portfolio():
+    config = load_config(PROJECT_ROOT / "config.yaml")
+    assert config.budget == 100000
+    assert config.initiative_ids == [
+        "product-desc-enhancement",
+        "checkout-flow-optimization",
+        "search-relevance-tuning",
+        "pricing-display-test",
+        "recommendation-engine-v2",
+    ]
+
+
+def test_every_problem_is_reported_at_once():
+    raw = portfolio(budget=-5, scale_sample_size=10, max_workers=0)
+    raw["initiatives"][1]["cost_to_scale"] = -1
+    raw["initiatives"][2]["surprise"] = True
+    problems = problems_of(raw)
+    assert "budget: must be >= 0 (got -5)" in problems
+    assert "scale_sample_size: must be >= 30 (got 10)" in problems
+    assert "max_workers: must be >= 1 (got 0)" in problems
+    assert "initiatives[1].cost_to_scale: must be > 0 (got -1)" in problems
+    assert "initiatives[2].surprise: is not a known key" in problems
+
+
+def test_statistical_keys_are_validated_now():
+    raw = portfolio()
+    raw["initiatives"][0].update(
+        method="experiment",
+        value_per_unit=0,
+        data={"source": "file", "path": "x.csv", "outcome": "y"},
+    )
+    raw["initiatives"][1].update(
+        method="interrupted_time_series",
+        data={"source": "simulated", "noise_sd": -1, "pilot_sample_size": 10},
+    )
+    problems = problems_of(raw)
+    assert "initiatives[0].value_per_unit: must be > 0 (got 0)" in problems
+    assert "initiatives[0].data.treatment: required for method experiment" in problems
+    assert "initiatives[1].data.noise_sd: must be > 0 (got -1)" in problems
+    assert "initiatives[1].data.pilot_sample_size: must be >= 30 (got 10)" in problems
+
+
+def test_scale_sample_must_exceed_every_pilot():
+    raw = portfolio(scale_sample_size=100)
+    raw["initiatives"][0]["data"] = {"source": "simulated", "pilot_sample_size": 400}
+    assert any(
+        "pilot_sample_size: 400 exceeds scale_sample_size 100" in p for p in problems_of(raw)
+    )
+
+
+def test_allocation_options():
+    assert any(
+        "min_portfolio_worst_return" in p
+        for p in problems_of(portfolio(allocate={"min_portfolio_worst_return": 5}))
+    )
+    assert any(
+        "weights must sum to 1" in p
+        for p in problems_of(
+            portfolio(allocate={"component": "mock", "weights": {"best": 1, "med": 1, "worst": 1}})
+        )
+    )
+    assert problems_of(portfolio(allocate={"min_confidence": 2}))
+
+
+def test_python_tags_are_refused_not_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    path = write_config(
+        tmp_path, f"budget: !!python/object/apply:os.system ['touch {marker}']\ninitiatives: []\n"
+    )
+    with pytest.raises(ConfigError, match="refused YAML tag"):
+        load_config(path)
+    assert not marker.exists()
+
+
+def test_relative_paths_resolve_against_the_config_file(tmp_path):
+    folder = tmp_path / "nested"
+    folder.mkdir()
+    config = load_config(write_config(folder, portfolio()))
+    assert config.base_dir == folder.resolve()
+
+
+def test_resource_reads_the_env_var_and_reports_failures(tmp_path, monkeypatch):
+    good = write_config(tmp_path, portfolio(budget=7))
+    monkeypatch.setenv("IMPACT_ENGINE_CONFIG", str(good))
+    assert ImpactConfigResource().load().budget == 7
+    bad = write_config(tmp_path, portfolio(budget="x"), name="bad.yaml")
+    import dagster as dg
+
+    with pytest.raises(dg.Failure, match="budget: must be a number"):
+        ImpactConfigResource(path=str(bad)).load_or_fail()
+    with pytest.raises(ConfigError, match="config file not found"):
+        ImpactConfigResource(path=str(Path(tmp_path, "missing.yaml"))).load()

@@ -1,0 +1,180 @@
+"""Contracts reject invalid values with a ValueError naming the field (never an assert)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from impact_assets.contracts import (
+    AllocateResult,
+    EvaluateResult,
+    EvaluationRecord,
+    LoopReport,
+    MeasurementRecord,
+    MeasureResult,
+    OutcomeReport,
+    RecordStatus,
+    Stage,
+)
+from impact_assets.contracts.codec import decode, encode
+
+
+def measure(**overrides):
+    fields = dict(
+        initiative_id="a",
+        effect_estimate=0.2,
+        ci_lower=0.1,
+        ci_upper=0.3,
+        p_value=0.01,
+        sample_size=100,
+        model_type="experiment",
+        diagnostics={"r_squared": 0.5},
+    )
+    fields.update(overrides)
+    return MeasureResult(**fields)
+
+
+def evaluation(**overrides):
+    fields = dict(
+        initiative_id="a",
+        confidence=0.9,
+        cost=10.0,
+        R_best=3.0,
+        R_med=2.0,
+        R_worst=1.0,
+        model_type="experiment",
+        sample_size=100,
+    )
+    fields.update(overrides)
+    return EvaluateResult(**fields)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"ci_lower": 0.25}, "ci_lower <= effect_estimate <= ci_upper"),
+        ({"ci_upper": 0.15}, "ci_lower <= effect_estimate <= ci_upper"),
+        ({"sample_size": 29}, "sample_size"),
+        ({"p_value": 1.5}, "p_value"),
+        ({"p_value": -0.1}, "p_value"),
+        ({"model_type": "astrology"}, "model_type"),
+        ({"effect_estimate": float("nan")}, "effect_estimate"),
+        ({"initiative_id": ""}, "initiative_id"),
+    ],
+)
+def test_measure_result_rejects(overrides, field):
+    with pytest.raises(ValueError, match=field.replace("[", r"\[")):
+        measure(**overrides)
+
+
+def test_measure_result_allows_a_null_p_value():
+    assert measure(p_value=None).p_value is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"confidence": 1.2}, "confidence"),
+        ({"confidence": -0.01}, "confidence"),
+        ({"cost": 0}, "cost"),
+        ({"R_worst": 2.5}, "R_worst <= R_med <= R_best"),
+    ],
+)
+def test_evaluate_result_rejects(overrides, field):
+    with pytest.raises(ValueError, match=field):
+        evaluation(**overrides)
+
+
+def allocation(**overrides):
+    fields = dict(
+        selected_initiatives=["a"],
+        predicted_returns={"a": 2.0},
+        budget_allocated={"a": 10.0},
+        budget=10.0,
+        rule="mock",
+        status="heuristic",
+    )
+    fields.update(overrides)
+    return AllocateResult(**fields)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"budget_allocated": {"a": 11.0}}, "exceeds the budget"),
+        ({"predicted_returns": {}}, "predicted_returns"),
+        ({"budget_allocated": {}}, "budget_allocated"),
+        ({"status": "great"}, "status"),
+        ({"budget": -1}, "budget"),
+        ({"excluded": {"a": "why"}}, "excluded"),
+    ],
+)
+def test_allocate_result_rejects(overrides, field):
+    with pytest.raises(ValueError, match=field):
+        allocation(**overrides)
+
+
+def test_records_need_the_right_shape():
+    with pytest.raises(ValueError, match="result: required"):
+        MeasurementRecord("a", "L", Stage.PILOT, RecordStatus.MEASURED)
+    with pytest.raises(ValueError, match="cause: required"):
+        MeasurementRecord("a", "L", Stage.SCALE, RecordStatus.FAILED)
+    with pytest.raises(ValueError, match="a pilot record must be one of"):
+        MeasurementRecord("a", "L", Stage.PILOT, RecordStatus.SCALED, result=measure())
+    with pytest.raises(ValueError, match="belongs to b"):
+        MeasurementRecord("a", "L", Stage.PILOT, "measured", result=measure(initiative_id="b"))
+    with pytest.raises(ValueError, match="status"):
+        EvaluationRecord("a", "L", RecordStatus.SCALED)
+
+
+def test_outcome_report_checks_its_error():
+    with pytest.raises(ValueError, match="prediction_error"):
+        OutcomeReport("a", 1.0, 2.0, 0.5, 100, 5000, 10.0, 0.9, "experiment")
+
+
+def test_codec_round_trips_every_contract():
+    pilot = MeasurementRecord("a", "L", "pilot", "measured", result=measure(loop_id="L"))
+    values = [
+        measure(p_value=None),
+        evaluation(),
+        allocation(scenarios={"best": {"v_star": 1.0}}, excluded={"b": "failed"}),
+        pilot,
+        EvaluationRecord("a", "L", "evaluated", result=evaluation()),
+    ]
+    for value in values:
+        assert decode(encode(value)) == value
+
+
+def test_codec_refuses_unknown_types():
+    with pytest.raises(TypeError):
+        encode({"not": "a contract"})
+    with pytest.raises(ValueError):
+        decode('{"type": "os.system", "data": {}}')
+
+
+def test_validation_survives_python_O():
+    """Validation raises ValueError, so ``python -O`` (which strips asserts) keeps it."""
+    code = (
+        "from impact_assets.contracts import MeasureResult\n"
+        "try:\n"
+        "    MeasureResult('a', 0.5, 0.6, 0.7, None, 100, 'experiment')\n"
+        "except ValueError:\n"
+        "    print('rejected')\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-O", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "rejected"
+
+
+def test_loop_report_refuses_rows_of_another_loop():
+    from impact_assets.contracts import PortfolioSummary
+
+    summary = PortfolioSummary(
+        "L", "mock", 10.0, 1, 1, 1, 10.0, None, None, None, None, None, None, None, None
+    )
+    row = OutcomeReport("a", 1.0, 2.0, 1.0, 100, 5000, 10.0, 0.9, "experiment", loop_id="M")
+    with pytest.raises(ValueError, match="belongs to loop M"):
+        LoopReport("L", [row], summary)
