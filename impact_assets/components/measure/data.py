@@ -14,6 +14,7 @@ estimation read a column the same way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -118,10 +119,8 @@ def binary_values(series: pd.Series) -> np.ndarray | None:
 def describe_values(series: pd.Series, limit: int = 6) -> str:
     """A short list of a column's distinct values for an error message."""
     distinct = pd.unique(series.dropna())
-    try:
+    with contextlib.suppress(TypeError):  # mixed types stay in order of appearance
         distinct = sorted(distinct)
-    except TypeError:
-        pass
     shown = ", ".join(repr(_plain(v)) for v in distinct[:limit])
     return shown + (", ..." if len(distinct) > limit else "")
 
@@ -165,12 +164,12 @@ def unit_membership(series: pd.Series, units: Sequence[Any]) -> tuple[np.ndarray
                 numeric.append(np.nan)
         column = series.to_numpy(dtype=float)
         present = set(column.tolist())
-        missing = [u for u, v in zip(units, numeric) if v not in present]
+        missing = [u for u, v in zip(units, numeric, strict=True) if v not in present]
         return np.isin(column, numeric), missing
     column = series.astype(str).to_numpy()
     wanted = [str(unit) for unit in units]
     present = set(column.tolist())
-    missing = [u for u, w in zip(units, wanted) if w not in present]
+    missing = [u for u, w in zip(units, wanted, strict=True) if w not in present]
     return np.isin(column, wanted), missing
 
 

@@ -73,9 +73,10 @@ GLSAR_RTOL = 1e-10
 
 
 def estimate_experiment(
-    frame: pd.DataFrame, *, outcome: str, treatment: str, covariates: Sequence[str] = ()
+    frame: pd.DataFrame, *, outcome: str, treatment: str, covariates: Sequence[str] | None = ()
 ) -> dict[str, Any]:
     """OLS of ``outcome`` on ``treatment`` (+ ``covariates``) with HC1 robust SEs."""
+    covariates = list(covariates or ())
     n = _require_count(len(frame), "units (rows)")
     y = _numeric(frame, outcome, "outcome")
     t = _binary(frame, treatment, "treatment")
@@ -197,9 +198,10 @@ def estimate_interrupted_time_series(
 
 
 def estimate_observational(
-    frame: pd.DataFrame, *, outcome: str, treatment: str, covariates: Sequence[str]
+    frame: pd.DataFrame, *, outcome: str, treatment: str, covariates: Sequence[str] | None
 ) -> dict[str, Any]:
     """AIPW estimate of the average treatment effect (logistic propensity, linear outcomes)."""
+    covariates = list(covariates or ())
     if not covariates:
         raise ValueError("covariates: the observational estimator needs covariates to adjust for")
     n = _require_count(len(frame), "units (rows)")
@@ -220,9 +222,7 @@ def estimate_observational(
     propensity = _propensity(t, design)
     mu1 = design @ np.linalg.lstsq(design[t == 1], y[t == 1], rcond=None)[0]
     mu0 = design @ np.linalg.lstsq(design[t == 0], y[t == 0], rcond=None)[0]
-    influence = (
-        mu1 - mu0 + t * (y - mu1) / propensity - (1 - t) * (y - mu0) / (1 - propensity)
-    )
+    influence = mu1 - mu0 + t * (y - mu1) / propensity - (1 - t) * (y - mu0) / (1 - propensity)
     estimate = float(influence.mean())
     se = float(influence.std(ddof=1) / np.sqrt(n))
     if not se > 0:
@@ -261,9 +261,7 @@ ESTIMATORS: dict[Method, Estimator] = {
     Method.INTERRUPTED_TIME_SERIES: Estimator(
         estimate_interrupted_time_series, ("outcome", "time", "intervention_time")
     ),
-    Method.OBSERVATIONAL: Estimator(
-        estimate_observational, ("outcome", "treatment", "covariates")
-    ),
+    Method.OBSERVATIONAL: Estimator(estimate_observational, ("outcome", "treatment", "covariates")),
 }
 
 
@@ -347,11 +345,19 @@ def _after(series: pd.Series, threshold: Any, role: str) -> np.ndarray:
 
 
 def _require_full_rank(design: np.ndarray, names: Sequence[str], what: str) -> None:
-    rank = np.linalg.matrix_rank(design)
-    if rank < design.shape[1]:
+    """Raise unless the columns are linearly independent (condition number < 1e6 when scaled)."""
+    norms = np.sqrt((design**2).sum(axis=0))
+    empty = [str(name) for name, norm in zip(names, norms, strict=True) if not norm > 0]
+    if empty:
+        raise ValueError(
+            f"singular design in {what}: column(s) {', '.join(empty)} carry no variation"
+        )
+    scaled = design / norms
+    eigenvalues = np.linalg.eigvalsh(scaled.T @ scaled)  # squared singular values, ascending
+    if eigenvalues[0] <= eigenvalues[-1] * 1e-12:
         raise ValueError(
             f"singular design in {what}: the columns ({', '.join(map(str, names))}) are "
-            f"collinear (rank {rank} of {design.shape[1]}); drop a redundant column"
+            "collinear; drop a redundant column"
         )
 
 
@@ -428,7 +434,7 @@ def _twfe_fit(
     design = _demean_within(np.column_stack([regressor, period_dummies]), unit_codes)
     names = ["treatment", *(f"period[{p}]" for p in range(1, n_periods))]
     _require_full_rank(design, names, what)
-    return sm.OLS(_demean_within(y, unit_codes), design).fit(
+    return sm.OLS(_demean_within(y, unit_codes), design, hasconst=False).fit(
         cov_type="cluster",
         cov_kwds={"groups": unit_codes, "use_correction": True, "df_correction": True},
         use_t=True,

@@ -117,9 +117,7 @@ def simulated_columns(method: Method | str, sample_size: int) -> dict[str, Any]:
     return dict(_COLUMNS[Method(method)](int(sample_size)))
 
 
-def _experiment(
-    rng: np.random.Generator, n: int, effect: float, noise_sd: float
-) -> pd.DataFrame:
+def _experiment(rng: np.random.Generator, n: int, effect: float, noise_sd: float) -> pd.DataFrame:
     treatment = np.zeros(n, dtype=np.int64)
     treatment[rng.permutation(n)[: n // 2]] = 1
     x1 = rng.normal(size=n)
@@ -185,9 +183,7 @@ def _observational(
     treatment = (rng.uniform(size=n) < propensity).astype(np.int64)
     noise = rng.normal(scale=noise_sd, size=n)
     outcome = 1.0 + x1 + 0.5 * x2 + 0.5 * x3 + effect * treatment + noise
-    return pd.DataFrame(
-        {"outcome": outcome, "treatment": treatment, "x1": x1, "x2": x2, "x3": x3}
-    )
+    return pd.DataFrame({"outcome": outcome, "treatment": treatment, "x1": x1, "x2": x2, "x3": x3})
 
 
 _GENERATORS: dict[Method, Callable[[np.random.Generator, int, float, float], pd.DataFrame]] = {

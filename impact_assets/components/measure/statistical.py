@@ -37,6 +37,9 @@ class StatisticalMeasure(PipelineComponent):
     file data is what the file holds (units, or time points for ITS).
     """
 
+    # Simulated samples carry simulate.true_effect / effect_at_scale: the report may compare.
+    measures_simulated_truth = True
+
     def execute(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         initiative = _initiative(event)
         if initiative.method is None:
