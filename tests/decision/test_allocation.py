@@ -1,0 +1,154 @@
+"""Both MILP rules against brute force over all 2^n portfolios, order independence and ties."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+from impact_assets.components.allocate.bayesian import BayesianAllocate
+from impact_assets.components.allocate.minimax_regret import MinimaxRegretAllocate
+
+SEEDS = range(40)
+
+
+def _settings(rng: np.random.Generator, candidates: list[dict]) -> dict:
+    """A budget, and for some seeds a confidence filter and a worst-return floor."""
+    total_cost = sum(c["cost"] for c in candidates)
+    budget = float(rng.uniform(0.1, 0.7)) * total_cost
+    min_confidence = float(rng.choice([0.0, 0.0, 0.4, 0.6]))
+    floor = None
+    if rng.random() < 0.5:
+        worst_returns = sorted(c["R_worst"] for c in candidates)
+        floor = float(rng.uniform(-0.5, 0.5)) * sum(abs(r) for r in worst_returns)
+    return {"budget": budget, "min_confidence": min_confidence, "min_portfolio_worst_return": floor}
+
+
+def _event(candidates: list[dict], settings: dict, weights=None) -> dict:
+    return {"initiatives": candidates, "weights": weights, **settings}
+
+
+def _portfolio(seed: int, make_candidates) -> tuple[list[dict], dict]:
+    """Up to 12 candidates; every third seed integer-valued, where exact ties are common."""
+    rng = np.random.default_rng(seed)
+    candidates = make_candidates(rng, int(rng.integers(1, 13)), integer=seed % 3 == 0)
+    return candidates, _settings(rng, candidates)
+
+
+def _assert_matches(result: dict, expected, scale: float) -> None:
+    assert result["status"] == expected.status
+    if expected.status != "optimal":
+        assert result["selected_initiatives"] == []
+        return
+    assert math.isclose(result["objective"], expected.objective, rel_tol=1e-9, abs_tol=1e-6 * scale)
+    assert sorted(result["selected_initiatives"]) == expected.selected
+
+
+def _scale(candidates: list[dict]) -> float:
+    return max([abs(c[f"R_{j}"]) for c in candidates for j in ("best", "med", "worst")] + [1.0])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_minimax_regret_is_the_brute_force_optimum(seed, brute_force, make_candidates):
+    candidates, settings = _portfolio(seed, make_candidates)
+    result = MinimaxRegretAllocate().execute(_event(candidates, settings))
+    expected = brute_force(
+        candidates,
+        settings["budget"],
+        settings["min_confidence"],
+        settings["min_portfolio_worst_return"],
+    ).minimax_regret()
+    _assert_matches(result, expected, _scale(candidates))
+    if result["status"] == "optimal":
+        regrets = [detail["regret"] for detail in result["scenarios"].values()]
+        assert math.isclose(result["objective"], max(regrets))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_bayesian_is_the_brute_force_optimum(seed, brute_force, make_candidates):
+    candidates, settings = _portfolio(seed, make_candidates)
+    rng = np.random.default_rng(1000 + seed)
+    weights = None
+    if seed % 2:
+        raw = rng.dirichlet([1.0, 1.0, 1.0])
+        weights = {"best": float(raw[0]), "med": float(raw[1])}
+        weights["worst"] = 1.0 - weights["best"] - weights["med"]
+    result = BayesianAllocate().execute(_event(candidates, settings, weights))
+    expected = brute_force(
+        candidates,
+        settings["budget"],
+        settings["min_confidence"],
+        settings["min_portfolio_worst_return"],
+    ).bayesian(weights or {"best": 1 / 3, "med": 1 / 3, "worst": 1 / 3})
+    _assert_matches(result, expected, _scale(candidates))
+
+
+@pytest.mark.parametrize("rule", [MinimaxRegretAllocate, BayesianAllocate])
+@pytest.mark.parametrize("seed", [3, 7, 11])
+def test_the_order_candidates_arrive_in_does_not_matter(rule, seed, make_candidates):
+    candidates, settings = _portfolio(seed, make_candidates)
+    first = rule().execute(_event(candidates, settings))
+    shuffled = list(candidates)
+    random.Random(seed).shuffle(shuffled)
+    second = rule().execute(_event(list(reversed(shuffled)), settings))
+    assert first == second
+
+
+def _candidate(initiative_id: str, cost: float, best: float, med: float, worst: float, conf=1.0):
+    return {
+        "initiative_id": initiative_id,
+        "confidence": conf,
+        "cost": cost,
+        "R_best": best,
+        "R_med": med,
+        "R_worst": worst,
+        "model_type": "experiment",
+        "sample_size": 100,
+    }
+
+
+@pytest.mark.parametrize("rule", [MinimaxRegretAllocate, BayesianAllocate])
+def test_identical_candidates_tie_to_the_earliest_id(rule):
+    candidates = [_candidate(i, 10, 5, 4, 3) for i in ("delta", "bravo", "charlie", "alpha")]
+    result = rule().execute({"initiatives": candidates, "budget": 20})
+    assert result["selected_initiatives"] == ["alpha", "bravo"]
+
+
+@pytest.mark.parametrize("rule", [MinimaxRegretAllocate, BayesianAllocate])
+def test_equal_returns_tie_to_the_lower_cost(rule):
+    # "a" and "b" return the same in every scenario; "b" is cheaper, so it wins despite its id.
+    candidates = [_candidate("a", 10, 6, 5, 4), _candidate("b", 8, 6, 5, 4)]
+    result = rule().execute({"initiatives": candidates, "budget": 12})
+    assert result["selected_initiatives"] == ["b"]
+
+
+@pytest.mark.parametrize("rule", [MinimaxRegretAllocate, BayesianAllocate])
+def test_equal_return_and_cost_tie_to_the_smallest_sorted_ids(rule):
+    # {a, d} and {b, c} return and cost the same in every scenario; [a, d] < [b, c].
+    candidates = [
+        _candidate("b", 2, 3, 2, 1),
+        _candidate("c", 2, 3, 2, 1),
+        _candidate("a", 1, 2, 1, 0),
+        _candidate("d", 3, 4, 3, 2),
+    ]
+    result = rule().execute({"initiatives": candidates, "budget": 4})
+    assert result["selected_initiatives"] == ["a", "d"]
+
+
+def test_a_zero_return_candidate_is_not_bought():
+    # Adding "free-ride" changes no scenario's value but costs money: never chosen.
+    candidates = [_candidate("a", 5, 3, 2, 1), _candidate("free-ride", 1, 0, 0, 0)]
+    for rule in (MinimaxRegretAllocate, BayesianAllocate):
+        result = rule().execute({"initiatives": candidates, "budget": 100})
+        assert result["selected_initiatives"] == ["a"]
+
+
+def test_predicted_returns_are_the_raw_pilot_estimate_not_the_penalised_one():
+    candidates = [_candidate("a", 5, 30, 20, 10, conf=0.5)]
+    result = MinimaxRegretAllocate().execute({"initiatives": candidates, "budget": 10})
+    assert result["predicted_returns"] == {"a": 20.0}
+    assert result["budget_allocated"] == {"a": 5.0}
+    # R_eff_best = 0.5 * 30 + 0.5 * 10
+    assert result["scenarios"]["best"]["v_star"] == pytest.approx(20.0)
