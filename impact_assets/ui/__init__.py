@@ -1,0 +1,1 @@
+"""Driving the Dagster UI from code: start `dagster dev`, talk GraphQL, take screenshots."""
