@@ -1,8 +1,6 @@
-"""Fixtures: a fresh Dagster instance per test, and the live-test switch."""
+"""Fixtures: a fresh Dagster instance per test and an isolated config path."""
 
 from __future__ import annotations
-
-import os
 
 import dagster as dg
 import pytest
@@ -24,14 +22,3 @@ def instance(tmp_path):
 def _isolated_config_env(monkeypatch):
     """No test inherits another's config path."""
     monkeypatch.delenv(CONFIG_ENV_VAR, raising=False)
-
-
-def live_required() -> bool:
-    """Under ``IMPACT_REQUIRE_LIVE=1`` (CI) a missing prerequisite fails instead of skipping."""
-    return os.environ.get("IMPACT_REQUIRE_LIVE") == "1"
-
-
-def skip_or_fail(reason: str) -> None:
-    if live_required():
-        pytest.fail(f"IMPACT_REQUIRE_LIVE=1 but {reason}")
-    pytest.skip(reason)

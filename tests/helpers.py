@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 import yaml
 
 from impact_assets.config import CONFIG_ENV_VAR, load_config
@@ -99,3 +100,15 @@ def run_cli(
         cwd=PROJECT_ROOT,
         timeout=timeout,
     )
+
+
+def live_required() -> bool:
+    """Under ``IMPACT_REQUIRE_LIVE=1`` (CI) a missing prerequisite fails instead of skipping."""
+    return os.environ.get("IMPACT_REQUIRE_LIVE") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a live test whose prerequisite is missing, or fail when live tests are required."""
+    if live_required():
+        pytest.fail(f"IMPACT_REQUIRE_LIVE=1 but {reason}")
+    pytest.skip(reason)

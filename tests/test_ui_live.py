@@ -11,8 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import skip_or_fail
-from helpers import PROJECT_ROOT
+from helpers import PROJECT_ROOT, skip_or_fail
 
 from impact_assets.config import load_config
 from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions

@@ -19,11 +19,15 @@ STAGES = ("measure", "evaluate", "allocate")
 _BUILTIN: dict[str, dict[str, str]] = {
     "measure": {
         "mock": "impact_assets.components.measure.mock:MockMeasure",
+        "statistical": "impact_assets.components.measure.statistical:StatisticalMeasure",
     },
     "evaluate": {
+        "evidence": "impact_assets.components.evaluate.evidence:EvidenceEvaluate",
         "mock": "impact_assets.components.evaluate.mock:MockEvaluate",
     },
     "allocate": {
+        "bayesian": "impact_assets.components.allocate.bayesian:BayesianAllocate",
+        "minimax_regret": "impact_assets.components.allocate.minimax_regret:MinimaxRegretAllocate",
         "mock": "impact_assets.components.allocate.mock:MockAllocate",
     },
 }

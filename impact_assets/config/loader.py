@@ -36,10 +36,16 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
 
 
+def _statistical_data_preflight(config: PortfolioConfig) -> list[str]:
+    """Data files and columns the statistical MEASURE will read (imported lazily)."""
+    from impact_assets.components.measure.data import preflight
+
+    return preflight(config)
+
+
 # Extra checks run after the schema validates (e.g. that data files and columns
-# exist). Each takes the config and returns problem lines; registered by the
-# modules that know the data.
-PREFLIGHT_CHECKS: list[Callable[[PortfolioConfig], list[str]]] = []
+# exist). Each takes the config and returns problem lines.
+PREFLIGHT_CHECKS: list[Callable[[PortfolioConfig], list[str]]] = [_statistical_data_preflight]
 
 
 def read_yaml(path: Path) -> Any:

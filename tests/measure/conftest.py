@@ -9,24 +9,17 @@ from typing import Any
 import pytest
 
 from impact_assets.components import registry
-from impact_assets.components.measure import data as measure_data
 from impact_assets.components.measure.statistical import StatisticalMeasure
-from impact_assets.config import loader
 
 STATISTICAL = "statistical"
 
 
 @pytest.fixture
-def statistical_config(monkeypatch):
-    """'statistical' resolvable by name and its pre-flight run by the loader (as once wired)."""
-    registered_here = STATISTICAL not in registry.component_names("measure")
-    if registered_here:
-        registry.register_component("measure", STATISTICAL, StatisticalMeasure)
-    checks = [c for c in loader.PREFLIGHT_CHECKS if c is not measure_data.preflight]
-    monkeypatch.setattr(loader, "PREFLIGHT_CHECKS", [*checks, measure_data.preflight])
+def statistical_config():
+    """The statistical component is built in and its data pre-flight runs in the loader."""
+    assert STATISTICAL in registry.component_names("measure")
+    assert registry.component_class("measure", STATISTICAL) is StatisticalMeasure
     yield
-    if registered_here:
-        registry.unregister_component("measure", STATISTICAL)
 
 
 @pytest.fixture
