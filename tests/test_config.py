@@ -17,16 +17,42 @@ def problems_of(raw) -> list[str]:
     return caught.value.problems
 
 
-def test_default_config_is_the_seeds_portfolio():
+SEED_IDS = [
+    "product-desc-enhancement",
+    "checkout-flow-optimization",
+    "search-relevance-tuning",
+    "pricing-display-test",
+    "recommendation-engine-v2",
+]
+
+
+def test_default_config_runs_the_real_components_on_the_seeds_portfolio():
     config = load_config(PROJECT_ROOT / "config.yaml")
-    assert config.budget == 100000
-    assert config.initiative_ids == [
-        "product-desc-enhancement",
-        "checkout-flow-optimization",
-        "search-relevance-tuning",
-        "pricing-display-test",
-        "recommendation-engine-v2",
+    assert config.initiative_ids == SEED_IDS
+    assert (config.measure.component, config.evaluate.component, config.allocate.component) == (
+        "statistical",
+        "evidence",
+        "minimax_regret",
+    )
+    methods = {initiative.method.value for initiative in config.initiatives}
+    assert len(methods) >= 3
+    assert all(initiative.data.source == "simulated" for initiative in config.initiatives)
+    effects = [
+        initiative.data.true_effect / initiative.data.noise_sd for initiative in config.initiatives
     ]
+    assert all(0.1 <= effect <= 0.5 for effect in effects)
+    assert sum(initiative.cost_to_scale for initiative in config.initiatives) > config.budget
+    assert any(initiative.data.scale_effect_ratio < 1 for initiative in config.initiatives)
+
+
+def test_mock_example_is_the_seeds_config():
+    config = load_config(PROJECT_ROOT / "examples" / "mock.yaml")
+    assert config.budget == 100000
+    assert config.initiative_ids == SEED_IDS
+    assert [i.cost_to_scale for i in config.initiatives] == [15000, 25000, 20000, 10000, 30000]
+    assert {config.measure.component, config.evaluate.component, config.allocate.component} == {
+        "mock"
+    }
 
 
 def test_every_problem_is_reported_at_once():
