@@ -15,10 +15,11 @@ from helpers import PROJECT_ROOT, skip_or_fail
 
 from impact_assets.config import load_config
 from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
-from impact_assets.ui.server import DagsterDevServer
+from impact_assets.ui.server import DagsterDevServer, PeakMemory
 
 pytestmark = pytest.mark.live
 
+CONFIG = PROJECT_ROOT / "config.yaml"
 LOOP_ASSETS = ["pilot_results", "evaluations", "allocation", "scale_results", "outcome_reports"]
 PARTITIONED = {"pilot_results", "evaluations", "scale_results"}
 EXPECTED_EDGES = {
@@ -39,31 +40,52 @@ BROWSER_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-LAUNCH_RUN = """
-mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-  }
-}
-"""
-RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 ASSET_NODES = """
 { assetNodes {
     assetKey { path }
     dependencyKeys { path }
+    groupName kinds description
+    owners { ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
+    metadataEntries { label }
     partitionStats { numMaterialized numPartitions }
     assetChecksOrError { ... on AssetChecks { checks {
-      name executionForLatestMaterialization { status evaluation { success } } } } }
+      name description
+      executionForLatestMaterialization { status evaluation { success } } } } }
 } }
 """
 LATEST_METADATA = """
-query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on Asset {
-  assetMaterializations(limit: 1) { runId partition metadataEntries { label } }
+query($key: AssetKeyInput!, $limit: Int!) { assetOrError(assetKey: $key) { ... on Asset {
+  assetMaterializations(limit: $limit) { runId partition metadataEntries {
+    label ... on MarkdownMetadataEntry { mdStr } } }
 } } }
 """
+GROUPS = {
+    "pilot_results": "pilot",
+    "evaluations": "pilot",
+    "allocation": "portfolio",
+    "scale_results": "scale",
+    "outcome_reports": "report",
+}
+PARTITION_LABELS = {
+    "pilot_results": {
+        "status", "estimate", "ci_lower", "ci_upper", "ci_95", "p_value", "method",
+        "sample_size", "model_type", "diagnostics", "diagnostics_summary",
+    },
+    "evaluations": {"status", "confidence", "R_worst", "R_med", "R_best"},
+    "scale_results": {"status", "loop_id", "method"},
+}  # fmt: skip
+SCALED_LABELS = {"estimate", "ci_95", "p_value", "sample_size", "diagnostics"}
+ASSET_LABELS = {
+    "allocation": {
+        "candidates", "scenarios", "rule", "status", "budget", "budget_used", "budget_left",
+        "V*_best", "V*_med", "V*_worst", "regret_best", "regret_med", "regret_worst",
+    },
+    "outcome_reports": {
+        "reports", "summary", "predicted_vs_actual", "budget_used",
+        "mean_abs_prediction_error", "pilot_ci_coverage_truth", "realised_value",
+        "oracle_value", "oracle_ratio",
+    },
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +93,7 @@ def server():
     if importlib.util.find_spec("dagster_webserver") is None:
         skip_or_fail("dagster-webserver is not installed")
     home = Path(tempfile.mkdtemp(prefix="impact-live-"))
-    config_path = PROJECT_ROOT / "config.yaml"
+    config_path = CONFIG
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         sync_initiative_partitions(instance, load_config(config_path).initiative_ids)
@@ -84,14 +106,13 @@ def server():
     shutil.rmtree(home, ignore_errors=True)
 
 
-def wait_for_run(server, run_id: str, timeout: float = 300) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = server.graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]
-        if status in {"SUCCESS", "FAILURE", "CANCELED"}:
-            return status
-        time.sleep(1)
-    raise TimeoutError(f"run {run_id} still running after {timeout} s")
+def materializations(server, name: str, limit: int = 1) -> list[dict]:
+    asset = server.graphql(LATEST_METADATA, {"key": {"path": [name]}, "limit": limit})
+    return asset["assetOrError"]["assetMaterializations"]
+
+
+def labels(materialization: dict) -> set[str]:
+    return {entry["label"] for entry in materialization["metadataEntries"]}
 
 
 def test_server_binds_to_localhost(server):
@@ -100,19 +121,16 @@ def test_server_binds_to_localhost(server):
 
 def test_impact_loop_launched_over_graphql(server):
     tags = {**server.range_tags, "impact/loop_id": "20260101T000000Z-liveui00"}
-    params = {
-        "selector": {
-            "repositoryLocationName": "impact_engine",
-            "repositoryName": "__repository__",
-            "jobName": "impact_loop",
-        },
-        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
-        "runConfigData": {},
-    }
-    launched = server.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
-    assert wait_for_run(server, run_id) == "SUCCESS"
+    with PeakMemory(server) as memory:
+        started = time.monotonic()
+        run_id = server.launch_loop(tags)
+        assert server.wait_for_run(run_id) == "SUCCESS"
+        loop_seconds = time.monotonic() - started
+    print(
+        f"dagster dev ready in {server.ready_seconds:.1f} s; impact_loop over GraphQL in "
+        f"{loop_seconds:.1f} s; server peak RSS {memory.peak_mib:.0f} MiB"
+    )
+    server.loop_run_id = run_id
 
     nodes = {tuple(n["assetKey"]["path"])[0]: n for n in server.graphql(ASSET_NODES)["assetNodes"]}
     assert set(nodes) == set(LOOP_ASSETS)
@@ -125,23 +143,50 @@ def test_impact_loop_launched_over_graphql(server):
     checks = [c for n in nodes.values() for c in n["assetChecksOrError"]["checks"]]
     assert len(checks) == 5
     for check in checks:
+        assert check["description"], check
         execution = check["executionForLatestMaterialization"]
         assert execution["status"] == "SUCCEEDED", check
         assert execution["evaluation"]["success"], check
 
-    expected_labels = {
-        "pilot_results": {"status", "estimate", "ci_lower", "ci_upper", "p_value", "sample_size"},
-        "evaluations": {"confidence", "R_worst", "R_med", "R_best"},
-        "allocation": {"candidates", "rule", "status", "budget_used", "row_count"},
-        "scale_results": {"status", "row_count"},
-        "outcome_reports": {"reports", "summary", "row_count"},
-    }
-    for name, labels in expected_labels.items():
-        asset = server.graphql(LATEST_METADATA, {"key": {"path": [name]}})["assetOrError"]
-        latest = asset["assetMaterializations"][0]
+
+def test_assets_are_grouped_owned_and_described(server):
+    nodes = {tuple(n["assetKey"]["path"])[0]: n for n in server.graphql(ASSET_NODES)["assetNodes"]}
+    for name, group in GROUPS.items():
+        node = nodes[name]
+        assert node["groupName"] == group, name
+        assert "python" in node["kinds"], name
+        assert node["owners"] == [{"team": "impact-engine"}], name
+        assert node["description"], name
+        assert "dagster/column_schema" in labels(node), name
+
+
+def test_every_partition_and_asset_carries_its_metadata(server):
+    run_id = getattr(server, "loop_run_id", None)
+    if run_id is None:
+        pytest.skip("the loop was not launched")
+    for name, expected in PARTITION_LABELS.items():
+        latest = materializations(server, name, limit=5)
+        assert {m["partition"] for m in latest} == set(load_config(CONFIG).initiative_ids)
+        for materialization in latest:
+            assert materialization["runId"] == run_id
+            present = labels(materialization)
+            assert expected <= present, (name, materialization["partition"], expected - present)
+    scaled = [
+        m for m in materializations(server, "scale_results", limit=5) if labels(m) >= SCALED_LABELS
+    ]
+    assert scaled, "no scale_results partition carries a scale estimate"
+
+    for name, expected in ASSET_LABELS.items():
+        (latest,) = materializations(server, name)
         assert latest["runId"] == run_id
-        present = {entry["label"] for entry in latest["metadataEntries"]}
-        assert labels <= present, (name, labels - present)
+        assert expected <= labels(latest), (name, expected - labels(latest))
+    (report,) = materializations(server, "outcome_reports")
+    chart = next(e for e in report["metadataEntries"] if e["label"] == "predicted_vs_actual")
+    assert chart["mdStr"].startswith("![")
+    assert "(data:image/png;base64,iVBORw0KGgo" in chart["mdStr"]  # a PNG's signature
+    (allocation,) = materializations(server, "allocation")
+    candidates = next(e for e in allocation["metadataEntries"] if e["label"] == "candidates")
+    assert len(candidates["mdStr"].splitlines()) == 2 + 5  # header, rule, one per candidate
 
 
 def test_materialize_all_as_an_asset_backfill(server):
@@ -170,8 +215,7 @@ def test_materialize_all_as_an_asset_backfill(server):
         time.sleep(2)
     assert status == "COMPLETED_SUCCESS", backfill
     assert backfill["runs"] and all(run["status"] == "SUCCESS" for run in backfill["runs"])
-    report = server.graphql(LATEST_METADATA, {"key": {"path": ["outcome_reports"]}})
-    latest_run = report["assetOrError"]["assetMaterializations"][0]["runId"]
+    latest_run = materializations(server, "outcome_reports")[0]["runId"]
     assert latest_run in {
         r["runId"]
         for r in server.graphql(

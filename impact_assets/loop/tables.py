@@ -7,9 +7,11 @@ from typing import Any
 
 from impact_assets.contracts import (
     AllocateResult,
+    AllocationStatus,
     EvaluationRecord,
     LoopReport,
     MeasurementRecord,
+    PortfolioSummary,
 )
 
 
@@ -34,6 +36,72 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | N
     ]
     lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# The columns of each table: name -> (type, meaning). The row builders below emit
+# exactly these keys, in this order; the UI's column schemas are built from them.
+MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
+    "initiative_id": ("string", "The initiative (its partition key)."),
+    "status": (
+        "string",
+        "measured or failed (pilot); scaled, not_selected, awaiting_data or failed (scale).",
+    ),
+    "estimate": ("float", "Effect estimate, in outcome units."),
+    "ci_lower": ("float", "Lower end of the 95% confidence interval, in outcome units."),
+    "ci_upper": ("float", "Upper end of the 95% confidence interval, in outcome units."),
+    "p_value": ("float", "Two-sided p-value of a zero effect; empty where the method has none."),
+    "sample_size": ("int", "Units in the sample (time points for a time series)."),
+    "model_type": ("string", "experiment, quasi-experiment, time-series or observational."),
+    "cause": ("string", "Why there is no estimate (failed, awaiting data)."),
+}
+
+EVALUATION_COLUMNS: dict[str, tuple[str, str]] = {
+    "initiative_id": ("string", "The initiative (its partition key)."),
+    "status": ("string", "evaluated, failed or skipped."),
+    "confidence": ("float", "How far to trust the pilot estimate, in [0, 1]."),
+    "cost": ("float", "Cost to scale, in the budget's currency."),
+    "R_worst": ("float", "Return at the pilot CI's lower end, in currency."),
+    "R_med": ("float", "Return at the pilot estimate, in currency (the prediction)."),
+    "R_best": ("float", "Return at the pilot CI's upper end, in currency."),
+    "model_type": ("string", "experiment, quasi-experiment, time-series or observational."),
+    "cause": ("string", "Why there is no evaluation."),
+}
+
+ALLOCATION_COLUMNS: dict[str, tuple[str, str]] = {
+    "initiative_id": ("string", "A current initiative."),
+    "cost": ("float", "Cost to scale, in the budget's currency."),
+    "confidence": ("float", "The evaluation's confidence, in [0, 1]."),
+    "R_worst": ("float", "Worst-case return, in currency."),
+    "R_med": ("float", "Median return (the prediction), in currency."),
+    "R_best": ("float", "Best-case return, in currency."),
+    "selected": ("bool", "Chosen for scaling."),
+    "why": (
+        "string",
+        "selected; excluded (and the reason); over budget (does not fit what the selection "
+        "leaves); or not optimal (fits, but the rule's optimum leaves it out).",
+    ),
+}
+
+SCENARIO_COLUMNS: dict[str, tuple[str, str]] = {
+    "scenario": ("string", "best, med or worst."),
+    "V*": ("float", "Best portfolio value the budget allows in this scenario (minimax regret)."),
+    "weight": ("float", "The scenario's weight in the expected value (Bayesian)."),
+    "portfolio_value": ("float", "The chosen portfolio's value in this scenario."),
+    "regret": ("float", "V* minus the chosen portfolio's value."),
+}
+
+REPORT_COLUMNS: dict[str, tuple[str, str]] = {
+    "initiative_id": ("string", "A scaled initiative."),
+    "predicted_return": ("float", "The pilot's prediction (R_med), in currency."),
+    "actual_return": ("float", "The scale estimate times value per unit, in currency."),
+    "prediction_error": ("float", "actual_return - predicted_return."),
+    "true_effect": ("float", "The simulated effect at scale (outcome units); empty for real data."),
+    "pilot_ci_covers_truth": ("bool", "The pilot's 95% interval contains the true effect."),
+    "confidence": ("float", "The evaluation's confidence, in [0, 1]."),
+    "model_type": ("string", "experiment, quasi-experiment, time-series or observational."),
+    "budget": ("float", "Budget allocated to the initiative."),
+    "samples": ("string", "Pilot sample size → scale sample size."),
+}
 
 
 def measurement_rows(records: Iterable[MeasurementRecord]) -> list[dict[str, Any]]:
@@ -78,23 +146,34 @@ def evaluation_rows(records: Iterable[EvaluationRecord]) -> list[dict[str, Any]]
     return rows
 
 
+def _why_not_selected(allocation: AllocateResult, cost: float | None, budget_left: float) -> str:
+    if allocation.status in (AllocationStatus.INFEASIBLE, AllocationStatus.NO_ELIGIBLE):
+        return f"not selected: the allocation is {allocation.status.value}"
+    if cost is None:
+        return "not selected: no evaluation"
+    if cost > budget_left + 1e-9 * max(1.0, abs(allocation.budget)):
+        return f"over budget: costs {_cell(float(cost))}, {_cell(float(budget_left))} left"
+    if allocation.status is AllocationStatus.OPTIMAL:
+        return f"not optimal: fits the budget left, but the {allocation.rule} optimum leaves it out"
+    return f"not chosen by {allocation.rule}"
+
+
 def allocation_rows(
     allocation: AllocateResult, evaluations: Mapping[str, EvaluationRecord]
 ) -> list[dict[str, Any]]:
     """Every candidate and excluded initiative, selected or not, and why."""
     selected = set(allocation.selected_initiatives)
+    budget_left = allocation.budget - allocation.total_allocated
     rows = []
     for initiative_id in sorted(set(evaluations) | set(allocation.excluded)):
         record = evaluations.get(initiative_id)
         result = record.result if record is not None else None
         if initiative_id in selected:
-            decision = "selected"
+            why = "selected"
         elif initiative_id in allocation.excluded:
-            decision = f"excluded: {allocation.excluded[initiative_id]}"
-        elif result is not None and result.cost > allocation.budget:
-            decision = "not selected: costs more than the whole budget"
+            why = f"excluded: {allocation.excluded[initiative_id]}"
         else:
-            decision = f"not selected by {allocation.rule}"
+            why = _why_not_selected(allocation, result.cost if result else None, budget_left)
         rows.append(
             {
                 "initiative_id": initiative_id,
@@ -103,9 +182,23 @@ def allocation_rows(
                 "R_worst": result.R_worst if result else None,
                 "R_med": result.R_med if result else None,
                 "R_best": result.R_best if result else None,
-                "decision": decision,
+                "selected": initiative_id in selected,
+                "why": why,
             }
         )
+    return rows
+
+
+def scenario_rows(allocation: AllocateResult) -> list[dict[str, Any]]:
+    """One row per return scenario: ``V*_j`` (or the weight), the portfolio's value, the regret."""
+    names = {"v_star": "V*", "weight": "weight", "portfolio_value": "portfolio_value"}
+    rows = []
+    for scenario, detail in allocation.scenarios.items():
+        row: dict[str, Any] = {"scenario": scenario}
+        row.update({names[k]: detail[k] for k in names if k in detail})
+        if "regret" in detail:
+            row["regret"] = detail["regret"]
+        rows.append(row)
     return rows
 
 
@@ -126,3 +219,38 @@ def report_rows(report: LoopReport) -> list[dict[str, Any]]:
         }
         for r in report.reports
     ]
+
+
+def _share(value: float | None) -> str | None:
+    return None if value is None else f"{value:.0%}"
+
+
+def summary_rows(summary: PortfolioSummary) -> list[dict[str, Any]]:
+    """The portfolio summary as (measure, value) rows: spend, accuracy, coverage, decision value."""
+    rows: list[tuple[str, Any]] = [
+        ("rule", summary.rule),
+        ("budget used", f"{_cell(summary.total_budget_used)} of {_cell(summary.budget)}"),
+        (
+            "initiatives",
+            f"{summary.initiatives_evaluated} evaluated, {summary.initiatives_selected} selected, "
+            f"{summary.initiatives_scaled} scaled",
+        ),
+        ("mean absolute prediction error", summary.avg_abs_prediction_error),
+        ("mean prediction error (actual - predicted)", summary.mean_prediction_error),
+        ("pilot CI covers the true effect", _share(summary.pilot_ci_coverage_truth)),
+        ("pilot CI covers the scale estimate", _share(summary.pilot_ci_coverage_actual)),
+        ("realised true value", summary.realised_value),
+        ("oracle value (best portfolio knowing the truth)", summary.oracle_value),
+        ("realised / oracle", _share(summary.oracle_ratio)),
+    ]
+    if summary.oracle_omitted_reason:
+        rows.append(("no oracle comparison because", summary.oracle_omitted_reason))
+    for label, items in (
+        ("failed", summary.failed),
+        ("excluded", summary.excluded),
+        ("awaiting data", summary.awaiting_data),
+        ("stale (from another loop)", summary.stale),
+    ):
+        if items:
+            rows.append((label, f"{len(items)}: {', '.join(sorted(items)[:10])}"))
+    return [{"measure": label, "value": value} for label, value in rows]

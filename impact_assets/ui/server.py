@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +23,23 @@ from typing import Any
 from impact_assets.config import CONFIG_ENV_VAR, PROJECT_ROOT
 
 LOCALHOST = "127.0.0.1"
+LOOP_JOB = {
+    "repositoryLocationName": "impact_engine",
+    "repositoryName": "__repository__",
+    "jobName": "impact_loop",
+}
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}
+"""
+RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
 def free_port() -> int:
@@ -128,3 +146,80 @@ class DagsterDevServer:
         if payload.get("errors"):
             raise GraphQLError(json.dumps(payload["errors"])[:2000])
         return payload["data"]
+
+    def launch_loop(self, tags: dict[str, str]) -> str:
+        """Launch ``impact_loop`` with ``tags``; return the run id."""
+        params = {
+            "selector": LOOP_JOB,
+            "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+            "runConfigData": {},
+        }
+        launched = self.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
+        if launched["__typename"] != "LaunchRunSuccess":
+            raise GraphQLError(f"impact_loop was not launched: {json.dumps(launched)[:2000]}")
+        return launched["run"]["runId"]
+
+    def wait_for_run(self, run_id: str, timeout: float = 300, poll: float = 0.5) -> str:
+        """Wait until the run finishes; return its status (``SUCCESS``, ``FAILURE``, ...)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.graphql(RUN_STATUS, {"id": run_id})["runOrError"]["status"]
+            if status in FINISHED:
+                return status
+            time.sleep(poll)
+        raise TimeoutError(f"run {run_id} still running after {timeout:.0f} s")
+
+    def session_rss(self) -> int:
+        """Resident memory, in bytes, of every process in the server's session (Linux /proc)."""
+        if self.process is None:
+            return 0
+        return session_rss(self.process.pid)
+
+
+def session_rss(session_id: int) -> int:
+    """Sum of the resident set sizes of the processes whose session id is ``session_id``.
+
+    ``dagster dev`` runs the webserver, the daemon, a code server and one process
+    per run; all share the session it was started in. Returns 0 without /proc.
+    """
+    page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+    total = 0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[3]) != session_id:  # state ppid pgrp session ...
+                continue
+            total += int((entry / "statm").read_text().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while being read
+    return total
+
+
+class PeakMemory:
+    """Sample a ``dagster dev`` session's resident memory in the background; keep the peak."""
+
+    def __init__(self, server: DagsterDevServer, interval: float = 0.2):
+        self.server = server
+        self.interval = interval
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_bytes = max(self.peak_bytes, self.server.session_rss())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, self.server.session_rss())
+
+    @property
+    def peak_mib(self) -> float:
+        return self.peak_bytes / 2**20

@@ -1,16 +1,80 @@
-"""UI metadata for the loop's assets: per-partition values, tables and failures."""
+"""UI metadata for the loop's assets: column schemas, per-partition values, tables and the chart."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import dagster as dg
 
-from impact_assets.contracts import EvaluationRecord, MeasurementRecord, RecordStatus
+from impact_assets.config.models import PortfolioConfig
+from impact_assets.contracts import (
+    AllocateResult,
+    EvaluationRecord,
+    LoopReport,
+    MeasurementRecord,
+    RecordStatus,
+)
+from impact_assets.loop.tables import (
+    ALLOCATION_COLUMNS,
+    EVALUATION_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    REPORT_COLUMNS,
+    allocation_rows,
+    markdown_table,
+    report_rows,
+    scenario_rows,
+    summary_rows,
+)
+
+COLUMN_SCHEMA = "dagster/column_schema"
+ROW_COUNT = "dagster/row_count"
 
 
-def _record_metadata(record: MeasurementRecord | EvaluationRecord) -> dict[str, object]:
-    metadata: dict[str, object] = {"status": record.status.value, "loop_id": record.loop_id}
+def column_schema(columns: Mapping[str, tuple[str, str]]) -> dg.TableSchema:
+    """A Dagster table schema from a ``{name: (type, meaning)}`` column list."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name=name, type=kind, description=meaning)
+            for name, (kind, meaning) in columns.items()
+        ]
+    )
+
+
+MEASUREMENT_SCHEMA = column_schema(MEASUREMENT_COLUMNS)
+EVALUATION_SCHEMA = column_schema(EVALUATION_COLUMNS)
+ALLOCATION_SCHEMA = column_schema(ALLOCATION_COLUMNS)
+REPORT_SCHEMA = column_schema(REPORT_COLUMNS)
+
+
+def _float_or_null(value: float | None) -> dg.MetadataValue:
+    return dg.MetadataValue.float(float(value)) if value is not None else dg.MetadataValue.null()
+
+
+def _format_number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def diagnostics_summary(diagnostics: Mapping[str, Any]) -> str:
+    """Each pass/fail diagnostic in one line (``pre_trend: passed (0.418)``), or ``none``."""
+    parts = []
+    for name, detail in sorted(diagnostics.items()):
+        if isinstance(detail, Mapping) and "passed" in detail:
+            verdict = "passed" if detail["passed"] else "FAILED"
+            value = detail.get("value")
+            shown = f" ({_format_number(value)})" if value is not None else ""
+            parts.append(f"{name}: {verdict}{shown}")
+    return "; ".join(parts) or "none"
+
+
+def _record_metadata(
+    record: MeasurementRecord | EvaluationRecord, method: str | None
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"status": record.status.value, "loop_id": record.loop_id}
+    if method:
+        metadata["method"] = method
     if record.cause:
         metadata["cause"] = record.cause
     result = record.result
@@ -20,11 +84,11 @@ def _record_metadata(record: MeasurementRecord | EvaluationRecord) -> dict[str, 
                 "estimate": result.effect_estimate,
                 "ci_lower": result.ci_lower,
                 "ci_upper": result.ci_upper,
-                "p_value": dg.MetadataValue.float(result.p_value)
-                if result.p_value is not None
-                else dg.MetadataValue.null(),
+                "ci_95": f"[{result.ci_lower:.4g}, {result.ci_upper:.4g}]",
+                "p_value": _float_or_null(result.p_value),
                 "sample_size": result.sample_size,
                 "model_type": result.model_type.value,
+                "diagnostics_summary": diagnostics_summary(result.diagnostics),
                 "diagnostics": dg.MetadataValue.json(result.diagnostics),
             }
         )
@@ -43,11 +107,23 @@ def _record_metadata(record: MeasurementRecord | EvaluationRecord) -> dict[str, 
 
 
 def partition_metadata(
-    context: dg.AssetExecutionContext, records: Iterable[MeasurementRecord | EvaluationRecord]
+    context: dg.AssetExecutionContext,
+    records: Iterable[MeasurementRecord | EvaluationRecord],
+    config: PortfolioConfig | None = None,
 ) -> None:
-    """Attach each record's own numbers to its partition's materialization."""
+    """Attach each record's own numbers to its partition's materialization.
+
+    With the config, each partition also names its configured method
+    (``difference_in_differences``, ...).
+    """
+    methods: dict[str, str] = {}
+    if config is not None:
+        methods = {i.initiative_id: i.method.value for i in config.initiatives if i.method}
     for record in records:
-        context.add_asset_metadata(_record_metadata(record), partition_key=record.initiative_id)
+        context.add_asset_metadata(
+            _record_metadata(record, methods.get(record.initiative_id)),
+            partition_key=record.initiative_id,
+        )
 
 
 def report_failures(
@@ -59,3 +135,64 @@ def report_failures(
     failed = [r for r in records if r.status is RecordStatus.FAILED]
     for record in failed:
         context.log.warning(f"{stage} failed for {record.initiative_id}: {record.cause}")
+
+
+def allocation_metadata(
+    result: AllocateResult, evaluations: Mapping[str, EvaluationRecord]
+) -> dict[str, Any]:
+    """Every candidate with why it was or was not selected, the spend, and the scenarios."""
+    rows = allocation_rows(result, evaluations)
+    metadata: dict[str, Any] = {
+        "loop_id": result.loop_id,
+        "rule": result.rule,
+        "status": result.status.value,
+        "objective": _float_or_null(result.objective),
+        "budget": result.budget,
+        "budget_used": result.total_allocated,
+        "budget_left": result.budget - result.total_allocated,
+        "selected_count": len(result.selected_initiatives),
+        "excluded_count": len(result.excluded),
+        "row_count": len(rows),
+        ROW_COUNT: len(rows),
+        "candidates": dg.MetadataValue.md(markdown_table(rows)),
+    }
+    if result.scenarios:
+        metadata["scenarios"] = dg.MetadataValue.md(markdown_table(scenario_rows(result)))
+        for scenario, detail in result.scenarios.items():
+            if "v_star" in detail:
+                metadata[f"V*_{scenario}"] = float(detail["v_star"])
+            if "regret" in detail:
+                metadata[f"regret_{scenario}"] = float(detail["regret"])
+    return metadata
+
+
+def report_metadata(
+    report: LoopReport,
+    evaluations: Mapping[str, EvaluationRecord],
+    config: PortfolioConfig,
+) -> dict[str, Any]:
+    """The reports and summary as tables, the summary's numbers, and the chart (rendered once)."""
+    from impact_assets.loop.charts import chart_points, png_markdown, predicted_vs_actual_png
+
+    summary = report.summary
+    value_per_unit = {i.initiative_id: i.value_per_unit for i in config.initiatives}
+    png = predicted_vs_actual_png(chart_points(report, evaluations, value_per_unit))
+    metadata: dict[str, Any] = {
+        "loop_id": report.loop_id,
+        "row_count": len(report.reports),
+        ROW_COUNT: len(report.reports),
+        "predicted_vs_actual": dg.MetadataValue.md(png_markdown(png)),
+        "summary": dg.MetadataValue.md(markdown_table(summary_rows(summary))),
+        "reports": dg.MetadataValue.md(markdown_table(report_rows(report))),
+        "budget_used": summary.total_budget_used,
+        "mean_abs_prediction_error": _float_or_null(summary.avg_abs_prediction_error),
+        "pilot_ci_coverage_truth": _float_or_null(summary.pilot_ci_coverage_truth),
+        "pilot_ci_coverage_actual": _float_or_null(summary.pilot_ci_coverage_actual),
+        "realised_value": _float_or_null(summary.realised_value),
+        "oracle_value": _float_or_null(summary.oracle_value),
+        "oracle_ratio": _float_or_null(summary.oracle_ratio),
+        "summary_detail": dg.MetadataValue.json(summary.to_dict()),
+    }
+    if summary.oracle_omitted_reason:
+        metadata["oracle_omitted_reason"] = summary.oracle_omitted_reason
+    return metadata

@@ -5,7 +5,13 @@ import dagster as dg
 from impact_assets.contracts import EvaluationRecord, MeasurementRecord
 from impact_assets.defs.assets.context import count_statuses, run_loop_id
 from impact_assets.defs.assets.keys import EVALUATIONS, OWNERS, PILOT_RESULTS
-from impact_assets.defs.assets.metadata import partition_metadata, report_failures
+from impact_assets.defs.assets.metadata import (
+    COLUMN_SCHEMA,
+    EVALUATION_SCHEMA,
+    MEASUREMENT_SCHEMA,
+    partition_metadata,
+    report_failures,
+)
 from impact_assets.defs.partitions import initiatives_partitions
 from impact_assets.defs.resources import ImpactConfigResource
 from impact_assets.loop.stages import evaluate_pilots, measure_pilots
@@ -18,6 +24,7 @@ from impact_assets.loop.stages import evaluate_pilots, measure_pilots
     group_name="pilot",
     kinds={"python"},
     owners=OWNERS,
+    metadata={COLUMN_SCHEMA: MEASUREMENT_SCHEMA},
 )
 def pilot_results(
     context: dg.AssetExecutionContext, impact_config: ImpactConfigResource
@@ -27,7 +34,7 @@ def pilot_results(
     loop_id = run_loop_id(context)
     context.log.info(f"[1/5] MEASURE (pilot) of {len(context.partition_keys)} initiatives")
     records = measure_pilots(config, context.partition_keys, loop_id)
-    partition_metadata(context, records.values())
+    partition_metadata(context, records.values(), config)
     report_failures(context, "pilot measurement", records.values())
     context.add_output_metadata(
         {
@@ -47,6 +54,7 @@ def pilot_results(
     group_name="pilot",
     kinds={"python"},
     owners=OWNERS,
+    metadata={COLUMN_SCHEMA: EVALUATION_SCHEMA},
 )
 def evaluations(
     context: dg.AssetExecutionContext,
@@ -58,7 +66,7 @@ def evaluations(
     context.log.info(f"[2/5] EVALUATE {len(context.partition_keys)} pilots")
     pilots = {key: pilot_results.get(key) for key in context.partition_keys}
     records = evaluate_pilots(config, pilots, run_loop_id(context))
-    partition_metadata(context, records.values())
+    partition_metadata(context, records.values(), config)
     report_failures(context, "evaluation", records.values())
     context.add_output_metadata(
         {"row_count": len(records), "statuses": count_statuses(records.values())}

@@ -16,9 +16,9 @@ from impact_assets.defs.assets.keys import (
     PILOT_RESULTS,
     SCALE_RESULTS,
 )
+from impact_assets.defs.assets.metadata import COLUMN_SCHEMA, REPORT_SCHEMA, report_metadata
 from impact_assets.defs.resources import ImpactConfigResource
 from impact_assets.loop.report import build_loop_report
-from impact_assets.loop.tables import markdown_table, report_rows
 
 
 @dg.asset(
@@ -30,8 +30,9 @@ from impact_assets.loop.tables import markdown_table, report_rows
         "scale_results": dg.AssetIn(SCALE_RESULTS),
     },
     group_name="report",
-    kinds={"python"},
+    kinds={"python", "matplotlib"},
     owners=OWNERS,
+    metadata={COLUMN_SCHEMA: REPORT_SCHEMA},
 )
 def outcome_reports(
     context: dg.AssetExecutionContext,
@@ -41,21 +42,9 @@ def outcome_reports(
     allocation: AllocateResult,
     scale_results: dict[str, MeasurementRecord],
 ) -> LoopReport:
-    """How the pilots' predictions compare with the scale measurements, and how good the pick was.
-
-    One report per scaled initiative and a summary of the portfolio decision.
-    """
+    """How each scaled initiative's pilot prediction compares with its measurement at scale."""
     config = impact_config.load_or_fail()
     context.log.info("[5/5] Generating reports")
     report = build_loop_report(config, pilot_results, evaluations, allocation, scale_results)
-    summary = report.summary
-    context.add_output_metadata(
-        {
-            "loop_id": report.loop_id,
-            "row_count": len(report.reports),
-            "reports": dg.MetadataValue.md(markdown_table(report_rows(report))),
-            "summary": dg.MetadataValue.json(summary.to_dict()),
-            "budget_used": summary.total_budget_used,
-        }
-    )
+    context.add_output_metadata(report_metadata(report, evaluations, config))
     return report

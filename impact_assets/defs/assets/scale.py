@@ -5,7 +5,12 @@ import dagster as dg
 from impact_assets.contracts import AllocateResult, MeasurementRecord
 from impact_assets.defs.assets.context import count_statuses, run_loop_id
 from impact_assets.defs.assets.keys import ALLOCATION, OWNERS, SCALE_RESULTS
-from impact_assets.defs.assets.metadata import partition_metadata, report_failures
+from impact_assets.defs.assets.metadata import (
+    COLUMN_SCHEMA,
+    MEASUREMENT_SCHEMA,
+    partition_metadata,
+    report_failures,
+)
 from impact_assets.defs.partitions import initiatives_partitions
 from impact_assets.defs.resources import ImpactConfigResource
 from impact_assets.loop.stages import measure_at_scale
@@ -19,6 +24,7 @@ from impact_assets.loop.stages import measure_at_scale
     group_name="scale",
     kinds={"python"},
     owners=OWNERS,
+    metadata={COLUMN_SCHEMA: MEASUREMENT_SCHEMA},
 )
 def scale_results(
     context: dg.AssetExecutionContext,
@@ -31,7 +37,7 @@ def scale_results(
         f"[4/5] MEASURE (scale) of {len(allocation.selected_initiatives)} selected initiatives"
     )
     records = measure_at_scale(config, allocation, context.partition_keys, run_loop_id(context))
-    partition_metadata(context, records.values())
+    partition_metadata(context, records.values(), config)
     report_failures(context, "scale measurement", records.values())
     context.add_output_metadata(
         {"row_count": len(records), "statuses": count_statuses(records.values())}

@@ -1,0 +1,124 @@
+"""Headless Chromium driven over the DevTools protocol: open a page, click, wait, screenshot.
+
+Chromium's ``--screenshot`` flag cannot click. The Dagster UI shows a long
+markdown value (such as an embedded chart) behind a "[Show Markdown]" button,
+so pictures of it need a browser that can press that button first.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+HEADLESS_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
+
+
+def find_chromium() -> str | None:
+    """The path of a Chromium (or Chrome) executable, or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+class HeadlessChromium:
+    """One headless Chromium page, controlled through its DevTools websocket."""
+
+    def __init__(self, chromium: str, width: int = 1400, height: int = 900):
+        self.chromium = chromium
+        self.width = width
+        self.height = height
+        self._ids = itertools.count(1)
+
+    def __enter__(self) -> HeadlessChromium:
+        from websockets.sync.client import connect  # installed with dagster-webserver
+
+        self._profile = Path(tempfile.mkdtemp(prefix="impact-chromium-"))
+        self.process = subprocess.Popen(
+            [
+                self.chromium,
+                *HEADLESS_FLAGS,
+                f"--user-data-dir={self._profile}",
+                f"--window-size={self.width},{self.height}",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        port_file = self._profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.__exit__()
+                raise RuntimeError("headless chromium did not open its DevTools port")
+            time.sleep(0.1)
+        port = int(port_file.read_text().splitlines()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
+            page = next(t for t in json.load(answer) if t["type"] == "page")
+        self._socket = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        self.send("Page.enable")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if getattr(self, "_socket", None) is not None:
+            self._socket.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+    def send(self, method: str, **params: Any) -> dict[str, Any]:
+        """Send one DevTools command and return its result (events in between are skipped)."""
+        message_id = next(self._ids)
+        self._socket.send(json.dumps({"id": message_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self._socket.recv(timeout=60))
+            if message.get("id") == message_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page."""
+        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    def open(self, url: str) -> None:
+        self.send("Page.navigate", url=url)
+
+    def wait_for(self, expression: str, timeout: float = 30) -> None:
+        """Wait until a JavaScript expression is truthy in the page."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.evaluate(expression):
+                return
+            time.sleep(0.25)
+        raise TimeoutError(f"the page never satisfied: {expression}")
+
+    def screenshot(self, path: Path) -> None:
+        """Save the visible page as a PNG."""
+        data = self.send("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))

@@ -1,0 +1,142 @@
+"""Screenshot the Dagster UI after one loop: the lineage graph and the outcome report's metadata.
+
+    python scripts/screenshots.py [--config config.yaml] [--out docs/images]
+
+Starts ``dagster dev`` on 127.0.0.1 with a temporary DAGSTER_HOME, launches
+``impact_loop`` over GraphQL, marks the first-visit dialog as seen, and saves
+PNGs taken with headless Chromium (driven over its DevTools protocol, so it can
+open the chart, which the UI shows behind a "[Show Markdown]" button). Prints
+how long the server took to be ready, how long the loop took, and the server's
+peak resident memory meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from impact_assets.config import PROJECT_ROOT, load_config
+from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.loop.ids import new_loop_id
+from impact_assets.ui.browser import HeadlessChromium, find_chromium
+from impact_assets.ui.server import DagsterDevServer, PeakMemory
+
+FIVE_ASSETS = ["pilot_results", "evaluations", "allocation", "scale_results", "outcome_reports"]
+CHART_IMAGE = "data:image/png;base64"
+SHOW_CHART = """(() => {
+  const row = [...document.querySelectorAll("tr")]
+    .find(r => r.cells[0] && r.cells[0].innerText.trim() === "predicted_vs_actual");
+  const button = row && [...row.querySelectorAll("*")]
+    .find(e => e.children.length === 0 && e.innerText.trim() === "[Show Markdown]");
+  if (button) button.click();
+  return Boolean(button);
+})()"""
+
+
+def page_shows(*texts: str) -> str:
+    """A JavaScript test that the page's text contains every one of ``texts``."""
+    return " && ".join(f"document.body.innerText.includes({json.dumps(t)})" for t in texts)
+
+
+def take_screenshots(server: DagsterDevServer, chromium: str, out: Path) -> list[Path]:
+    saved = []
+    with HeadlessChromium(chromium) as browser:
+
+        def capture(name: str, page: str, ready: str, width: int = 1400, height: int = 900) -> None:
+            browser.send(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
+            browser.open(server.url + page)
+            browser.wait_for(ready)
+            time.sleep(1.5)  # let the graph finish its layout animation
+            browser.screenshot(out / name)
+            saved.append(out / name)
+
+        capture(
+            "lineage.png",
+            "/assets/outcome_reports?view=lineage&lineageScope=upstream&lineageDepth=5",
+            page_shows(*FIVE_ASSETS),
+        )
+        capture(
+            "allocation.png",
+            "/assets/allocation?view=events",
+            page_shows("candidates", "V*_best"),
+            width=1700,
+            height=1250,
+        )
+        capture(
+            "outcome_reports.png",
+            "/assets/outcome_reports?view=events",
+            page_shows("predicted_vs_actual", "mean absolute prediction error"),
+            width=1700,
+            height=1150,
+        )
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=1400,
+            height=900,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        browser.wait_for(SHOW_CHART)
+        browser.wait_for(
+            "[...document.images].some(i => i.src.startsWith("
+            f"{json.dumps(CHART_IMAGE)}) && i.complete && i.naturalWidth > 0)"
+        )
+        time.sleep(0.5)
+        browser.screenshot(out / "outcome_reports_chart.png")
+        saved.append(out / "outcome_reports_chart.png")
+    return saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=PROJECT_ROOT / "config.yaml")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "images")
+    args = parser.parse_args(argv)
+    chromium = find_chromium()
+    if chromium is None:
+        raise SystemExit("chromium is not installed (apt-get install -y chromium)")
+    config_path = args.config.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    home = Path(tempfile.mkdtemp(prefix="impact-screenshots-"))
+    try:
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            sync_initiative_partitions(instance, load_config(config_path).initiative_ids)
+            tags = {**partition_range_tags(instance), "impact/loop_id": new_loop_id()}
+
+        with DagsterDevServer(home, config_path=config_path) as server:
+            print(f"dagster dev ready in {server.ready_seconds:.1f} s at {server.url}")
+            with PeakMemory(server) as memory:
+                started = time.monotonic()
+                run_id = server.launch_loop(tags)
+                status = server.wait_for_run(run_id)
+                loop_seconds = time.monotonic() - started
+            print(f"impact_loop {status} in {loop_seconds:.1f} s (run {run_id})")
+            print(f"server peak memory during the loop: {memory.peak_mib:.0f} MiB RSS")
+            if status != "SUCCESS":
+                print(f"the loop did not succeed; see {server.log_path}", file=sys.stderr)
+                return 1
+            server.graphql("mutation { setNuxSeen }")
+            for path in take_screenshots(server, chromium, args.out):
+                print(f"saved {path}")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,333 @@
+"""UI metadata: the chart, the tables, and what a real loop attaches to each asset."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import dagster as dg
+import pytest
+from helpers import PROJECT_ROOT, run_loop
+
+from impact_assets.config import CONFIG_ENV_VAR, load_config
+from impact_assets.contracts import (
+    AllocateResult,
+    AllocationStatus,
+    EvaluateResult,
+    EvaluationRecord,
+    LoopReport,
+    ModelType,
+    OutcomeReport,
+    PortfolioSummary,
+    RecordStatus,
+)
+from impact_assets.defs.assets.metadata import (
+    allocation_metadata,
+    diagnostics_summary,
+    report_metadata,
+)
+from impact_assets.loop.charts import (
+    MAX_POINTS,
+    PNG_SIGNATURE,
+    ChartPoint,
+    chart_points,
+    png_markdown,
+    predicted_vs_actual_png,
+)
+from impact_assets.loop.tables import (
+    ALLOCATION_COLUMNS,
+    REPORT_COLUMNS,
+    allocation_rows,
+    report_rows,
+    scenario_rows,
+    summary_rows,
+)
+
+LOOP = "20260101T000000Z-meta0001"
+CONFIG = PROJECT_ROOT / "config.yaml"
+
+
+def evaluation(initiative_id: str, cost: float, r_med: float, confidence: float = 0.9):
+    return EvaluationRecord(
+        initiative_id=initiative_id,
+        loop_id=LOOP,
+        status=RecordStatus.EVALUATED,
+        result=EvaluateResult(
+            initiative_id=initiative_id,
+            confidence=confidence,
+            cost=cost,
+            R_best=r_med * 2,
+            R_med=r_med,
+            R_worst=r_med / 2,
+            model_type=ModelType.EXPERIMENT,
+            sample_size=200,
+            loop_id=LOOP,
+        ),
+    )
+
+
+def outcome(initiative_id: str, predicted: float, actual: float, truth: float | None):
+    return OutcomeReport(
+        initiative_id=initiative_id,
+        predicted_return=predicted,
+        actual_return=actual,
+        prediction_error=actual - predicted,
+        sample_size_pilot=200,
+        sample_size_scale=5000,
+        budget_allocated=10.0,
+        confidence_score=0.9,
+        model_type=ModelType.EXPERIMENT,
+        true_effect=truth,
+        pilot_ci_covers_truth=None if truth is None else True,
+        pilot_ci_covers_actual=True,
+        loop_id=LOOP,
+    )
+
+
+def loop_report(reports: list[OutcomeReport], **summary_overrides) -> LoopReport:
+    summary = {
+        "loop_id": LOOP,
+        "rule": "minimax_regret",
+        "budget": 100.0,
+        "initiatives_evaluated": len(reports),
+        "initiatives_selected": len(reports),
+        "initiatives_scaled": len(reports),
+        "total_budget_used": 10.0 * len(reports),
+        "avg_abs_prediction_error": 1.5,
+        "mean_prediction_error": 0.5,
+        "pilot_ci_coverage_truth": 1.0,
+        "pilot_ci_coverage_actual": 1.0,
+        "realised_value": 9.0,
+        "oracle_value": 10.0,
+        "oracle_ratio": 0.9,
+        "oracle_omitted_reason": None,
+        **summary_overrides,
+    }
+    return LoopReport(loop_id=LOOP, reports=reports, summary=PortfolioSummary(**summary))
+
+
+def table_rows(markdown: str) -> int:
+    """Data rows of a markdown table (every line but the header and the rule)."""
+    return len(markdown.splitlines()) - 2
+
+
+def decode_png(png: bytes):
+    assert png.startswith(PNG_SIGNATURE)
+    from matplotlib.image import imread
+
+    return imread(io.BytesIO(png), format="png")
+
+
+# -- the chart ---------------------------------------------------------------------------
+
+
+def test_chart_renders_a_valid_png_with_every_element():
+    points = [
+        ChartPoint("a", 10.0, 5.0, 20.0, 12.0, 11.0),
+        ChartPoint("b", 30.0, 15.0, 60.0, 25.0, None),
+    ]
+    image = decode_png(predicted_vs_actual_png(points))
+    height, width = image.shape[:2]
+    assert (width, height) == (750, 520)
+    assert image.std() > 0.05  # drawn on, not blank
+
+
+def test_chart_with_no_scaled_initiative_still_renders():
+    image = decode_png(predicted_vs_actual_png([]))
+    assert image.shape[0] > 100
+
+
+def test_chart_caps_the_points_it_draws():
+    many = [ChartPoint(f"i{n:04d}", float(n), n - 1.0, n + 1.0, n + 0.5, None) for n in range(500)]
+    decode_png(predicted_vs_actual_png(many))
+    assert len(many) > MAX_POINTS
+
+
+def test_chart_points_carry_ci_and_truth_in_currency():
+    report = loop_report([outcome("a", 100.0, 120.0, 0.5)])
+    (point,) = chart_points(report, {"a": evaluation("a", 10.0, 100.0)}, {"a": 200.0})
+    assert (point.predicted_low, point.predicted, point.predicted_high) == (50.0, 100.0, 200.0)
+    assert point.actual == 120.0
+    assert point.truth == pytest.approx(100.0)
+
+
+def test_png_markdown_is_an_inline_data_uri_image():
+    markdown = png_markdown(b"\x89PNG\r\n\x1a\nrest", alt="chart")
+    match = re.fullmatch(r"!\[chart\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
+    assert match and base64.b64decode(match.group(1)).startswith(PNG_SIGNATURE)
+
+
+# -- the tables ---------------------------------------------------------------------------
+
+
+def test_allocation_rows_say_why_each_candidate_was_or_was_not_selected():
+    evaluations = {
+        "chosen": evaluation("chosen", 60.0, 500.0),
+        "too-dear": evaluation("too-dear", 50.0, 400.0),
+        "left-out": evaluation("left-out", 10.0, 1.0),
+        "doubtful": evaluation("doubtful", 10.0, 300.0, confidence=0.1),
+    }
+    result = AllocateResult(
+        selected_initiatives=["chosen"],
+        predicted_returns={"chosen": 500.0},
+        budget_allocated={"chosen": 60.0},
+        budget=100.0,
+        rule="minimax_regret",
+        status=AllocationStatus.OPTIMAL,
+        objective=3.0,
+        scenarios={
+            j: {"v_star": 10.0, "portfolio_value": 7.0, "regret": 3.0}
+            for j in ("best", "med", "worst")
+        },
+        excluded={"doubtful": "confidence 0.1 below min_confidence 0.5"},
+        loop_id=LOOP,
+    )
+    rows = allocation_rows(result, evaluations)
+    assert [r["initiative_id"] for r in rows] == sorted(evaluations)
+    assert all(list(r) == list(ALLOCATION_COLUMNS) for r in rows)
+    why = {r["initiative_id"]: r["why"] for r in rows}
+    assert why["chosen"] == "selected"
+    assert why["doubtful"].startswith("excluded: confidence 0.1")
+    assert why["too-dear"].startswith("over budget")
+    assert why["left-out"].startswith("not optimal")
+    assert {r["initiative_id"] for r in rows if r["selected"]} == {"chosen"}
+
+    assert [r["scenario"] for r in scenario_rows(result)] == ["best", "med", "worst"]
+    metadata = allocation_metadata(result, evaluations)
+    assert metadata["row_count"] == 4 and metadata["budget_left"] == 40.0
+    assert table_rows(metadata["candidates"].value) == 4
+    assert {"V*_best", "V*_med", "V*_worst", "regret_best", "regret_med", "regret_worst"} <= set(
+        metadata
+    )
+
+
+def test_infeasible_allocation_names_its_status_for_every_candidate():
+    result = AllocateResult([], {}, {}, 100.0, "minimax_regret", AllocationStatus.INFEASIBLE)
+    rows = allocation_rows(result, {"a": evaluation("a", 10.0, 5.0)})
+    assert rows[0]["why"] == "not selected: the allocation is infeasible"
+
+
+def test_report_and_summary_tables_have_a_row_per_report():
+    report = loop_report(
+        [outcome("a", 10.0, 12.0, 0.1), outcome("b", 20.0, 18.0, None)],
+        oracle_value=None,
+        oracle_ratio=None,
+        realised_value=None,
+        oracle_omitted_reason="the true effect is unknown for 1 of 2 candidates",
+    )
+    rows = report_rows(report)
+    assert [r["initiative_id"] for r in rows] == ["a", "b"]
+    assert all(list(r) == list(REPORT_COLUMNS) for r in rows)
+    measures = {r["measure"]: r["value"] for r in summary_rows(report.summary)}
+    assert measures["mean absolute prediction error"] == 1.5
+    assert measures["no oracle comparison because"].startswith("the true effect is unknown")
+
+
+def test_diagnostics_summary_lists_each_pass_or_fail():
+    diagnostics = {
+        "r_squared": 0.2,
+        "pre_trend": {"value": 0.03, "passed": False},
+        "few_treated_clusters": {"value": 30.0, "passed": True},
+    }
+    assert diagnostics_summary(diagnostics) == (
+        "few_treated_clusters: passed (30); pre_trend: FAILED (0.03)"
+    )
+    assert diagnostics_summary({"r_squared": 0.5}) == "none"
+
+
+def test_report_metadata_embeds_the_chart_once():
+    report = loop_report([outcome("a", 10.0, 12.0, 0.1)])
+    config = load_config(CONFIG)
+    metadata = report_metadata(report, {"a": evaluation("a", 10.0, 10.0)}, config)
+    chart = metadata["predicted_vs_actual"].value
+    (uri,) = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", chart)
+    decode_png(base64.b64decode(uri))
+
+
+# -- the real Definitions --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def materialised(tmp_path_factory):
+    """The default config's loop, run once through the real Definitions."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with pytest.MonkeyPatch.context() as patch, dg.instance_for_test(temp_dir=str(home)) as inst:
+        patch.setenv(CONFIG_ENV_VAR, str(CONFIG))
+        assert run_loop(inst, CONFIG, loop_id=LOOP, monkeypatch=patch).success
+        yield inst
+
+
+def latest_metadata(instance, asset: str, partition: str | None = None) -> dict:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(asset),
+            asset_partitions=[partition] if partition else None,
+        ),
+        limit=1,
+    ).records
+    return dict(records[0].asset_materialization.metadata)
+
+
+def test_each_partition_carries_its_own_numbers(materialised):
+    config = load_config(CONFIG)
+    for initiative in config.initiatives:
+        pilot = latest_metadata(materialised, "pilot_results", initiative.initiative_id)
+        assert {
+            "status", "estimate", "ci_lower", "ci_upper", "ci_95", "p_value", "method",
+            "model_type", "sample_size", "diagnostics", "diagnostics_summary", "loop_id",
+        } <= set(pilot)  # fmt: skip
+        assert pilot["status"].value == "measured"
+        assert pilot["method"].value == initiative.method.value
+        scale = latest_metadata(materialised, "scale_results", initiative.initiative_id)
+        assert scale["status"].value in {"scaled", "not_selected"}
+        if scale["status"].value == "scaled":
+            assert scale["sample_size"].value == config.scale_sample_size
+            assert {"estimate", "ci_95", "p_value", "diagnostics"} <= set(scale)
+
+
+def test_allocation_and_reports_metadata_on_materialize(materialised):
+    allocation = latest_metadata(materialised, "allocation")
+    assert {
+        "candidates", "scenarios", "rule", "status", "budget", "budget_used", "budget_left",
+        "V*_best", "V*_med", "V*_worst", "regret_best", "regret_med", "regret_worst",
+        "dagster/row_count",
+    } <= set(allocation)  # fmt: skip
+    assert allocation["status"].value == "optimal"
+    assert table_rows(allocation["candidates"].value) == 5  # one row per candidate
+
+    reports = latest_metadata(materialised, "outcome_reports")
+    assert {
+        "reports", "summary", "predicted_vs_actual", "budget_used", "mean_abs_prediction_error",
+        "pilot_ci_coverage_truth", "realised_value", "oracle_value", "oracle_ratio",
+    } <= set(reports)  # fmt: skip
+    assert table_rows(reports["reports"].value) == reports["row_count"].value == 3
+    assert reports["oracle_value"].value is not None  # simulated data: the truth is known
+    (uri,) = re.findall(r"base64,([A-Za-z0-9+/=]+)\)", reports["predicted_vs_actual"].value)
+    decode_png(base64.b64decode(uri))
+
+
+def test_definitions_describe_every_asset_and_check():
+    from impact_assets.definitions import defs
+
+    groups = {
+        "pilot_results": "pilot",
+        "evaluations": "pilot",
+        "allocation": "portfolio",
+        "scale_results": "scale",
+        "outcome_reports": "report",
+    }
+    graph = defs.resolve_asset_graph()
+    for name, group in groups.items():
+        node = graph.get(dg.AssetKey(name))
+        assert node.group_name == group, name
+        assert node.owners, name
+        assert node.kinds, name
+        assert node.description and node.description.count(". ") == 0, name  # one sentence
+        schema = node.metadata["dagster/column_schema"]
+        assert schema.columns and all(c.description for c in schema.columns), name
+    checks = list(graph.asset_check_keys)
+    assert len(checks) == 5
+    for key in checks:
+        assert graph.get_check_spec(key).description, key
