@@ -35,9 +35,12 @@ def launch_loop(
 ) -> LoopOutcome:
     """Run ``impact_loop`` to completion on ``instance`` and say how it went.
 
-    In-process (the default) runs directly in this process; with the multiprocess
-    executor the run is executed through ``execute_job`` so each step gets its own
-    process, and this call waits for it.
+    In-process (the default) runs directly in this process. With the multiprocess
+    executor the run is created in ``instance`` and executed through
+    ``execute_job``: each step runs in its own process, its events go to the
+    instance's event log as they happen (so the UI and the CLI's progress see
+    them), and this call waits for the run to finish. ``execute_job`` names the
+    run itself, so ``run_id`` applies in-process only; find the run by its tags.
     """
     run_config = run_config if run_config is not None else QUIET_LOGGING
     if executor_name() == "in_process":

@@ -1,0 +1,373 @@
+"""The loop by itself: the schedule's ticks, the sensors, and the executor switch."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from helpers import (
+    PROJECT_ROOT,
+    portfolio,
+    run_cli,
+    run_loop,
+    stored_allocation,
+    stored_report,
+    stored_scales,
+    write_config,
+)
+
+from impact_assets.config import CONFIG_ENV_VAR
+from impact_assets.contracts import RecordStatus
+from impact_assets.defs.assets.keys import LOOP_ID_TAG, OUTCOME_REPORTS, SCALE_RESULTS
+from impact_assets.defs.executors import EXECUTOR_ENV_VAR
+from impact_assets.defs.partitions import INITIATIVES
+from impact_assets.defs.resources import ImpactConfigResource
+from impact_assets.defs.runner import impact_loop_job, launch_loop
+from impact_assets.defs.schedules import configured_cron, loop_schedule
+from impact_assets.defs.sensors import (
+    SCALE_DATA_TRIGGER,
+    TRIGGER_TAG,
+    initiative_partitions_sensor,
+    scale_data_sensor,
+)
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+MONDAY_6AM = datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc)
+FILE_IDS = ["checkout-redesign", "store-layout", "newsletter", "loyalty-programme"]
+
+
+def resources(config_path: Path) -> dict[str, object]:
+    return {"impact_config": ImpactConfigResource(path=str(config_path))}
+
+
+def tick(instance: dg.DagsterInstance, config_path: Path, when: datetime = MONDAY_6AM):
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, resources=resources(config_path)
+    )
+    return loop_schedule(config_path).evaluate_tick(context)
+
+
+def sense(sensor: dg.SensorDefinition, instance, config_path: Path, cursor: str | None = None):
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources=resources(config_path)
+    )
+    return sensor.evaluate_tick(context)
+
+
+def apply_partition_requests(instance: dg.DagsterInstance, requests) -> None:
+    """What the sensor daemon does with a tick's dynamic partition requests."""
+    for request in requests:
+        if isinstance(request, dg.AddDynamicPartitionsRequest):
+            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+        else:
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
+
+
+# --- the schedule -------------------------------------------------------------------------
+
+
+def test_schedule_uses_the_configs_cron_and_falls_back_to_the_default(tmp_path):
+    custom = write_config(tmp_path, portfolio(schedule="30 5 * * *"))
+    assert loop_schedule(custom).cron_schedule == "30 5 * * *"
+    plain = write_config(tmp_path, portfolio(), "plain.yaml")
+    assert loop_schedule(plain).cron_schedule == "0 6 * * 1"
+    assert configured_cron(tmp_path / "missing.yaml") == "0 6 * * 1"
+    unusable = write_config(tmp_path, portfolio(schedule="every monday"), "bad.yaml")
+    assert loop_schedule(unusable).cron_schedule == "0 6 * * 1"
+    schedule = loop_schedule(unusable)
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status is dg.DefaultScheduleStatus.STOPPED
+
+
+def test_a_tick_requests_one_loop_over_exactly_the_current_initiatives(tmp_path, instance):
+    instance.add_dynamic_partitions(INITIATIVES, ["removed-initiative", "init-002"])
+    config_path = write_config(tmp_path, portfolio())
+
+    data = tick(instance, config_path)
+
+    assert data.skip_message is None
+    assert len(data.run_requests) == 1
+    request = data.run_requests[0]
+    assert request.job_name in (None, "impact_loop")
+    assert request.partition_key is None and request.asset_selection is None
+    assert instance.get_dynamic_partitions(INITIATIVES) == ["init-002", "init-001", "init-003"]
+    assert request.tags[RANGE_START] == "init-002"
+    assert request.tags[RANGE_END] == "init-003"
+    assert re.fullmatch(r"20260105T060000Z-[0-9a-f]{8}", request.tags[LOOP_ID_TAG])
+    assert request.run_key == "impact_loop@20260105T060000Z"
+
+
+def test_an_invalid_config_skips_the_tick_with_the_validation_message(tmp_path, instance):
+    config_path = write_config(tmp_path, portfolio(budget=-5, max_workers=0))
+
+    data = tick(instance, config_path)
+
+    assert not data.run_requests
+    assert "budget" in data.skip_message
+    assert "max_workers" in data.skip_message
+    assert instance.get_dynamic_partitions(INITIATIVES) == []
+
+
+def test_a_scheduled_tick_runs_the_whole_loop(tmp_path, instance, monkeypatch):
+    config_path = write_config(tmp_path, portfolio(budget=30000))
+    monkeypatch.setenv(CONFIG_ENV_VAR, str(config_path))
+    request = tick(instance, config_path).run_requests[0]
+
+    outcome = launch_loop(instance, tags=request.tags)
+
+    assert outcome.success, outcome.step_failures
+    run = instance.get_run_by_id(outcome.run_id)
+    assert run.job_name == "impact_loop"
+    assert run.tags[LOOP_ID_TAG] == request.tags[LOOP_ID_TAG]
+    loop_id = request.tags[LOOP_ID_TAG]
+    allocation = stored_allocation(instance)
+    assert allocation.loop_id == loop_id and allocation.selected_initiatives
+    scales = stored_scales(instance, ["init-001", "init-002", "init-003"])
+    assert {record.loop_id for record in scales.values()} == {loop_id}
+    report = stored_report(instance)
+    assert report.loop_id == loop_id
+    assert {r.initiative_id for r in report.reports} == set(allocation.selected_initiatives)
+    checks = [
+        event.dagster_event.event_specific_data
+        for event in instance.all_logs(
+            outcome.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        )
+    ]
+    assert checks and all(check.passed for check in checks)
+
+
+# --- the partition-sync sensor ----------------------------------------------------------
+
+
+def test_partition_sync_adds_and_deletes_and_is_idempotent(tmp_path, instance):
+    instance.add_dynamic_partitions(INITIATIVES, ["init-001", "retired"])
+    config_path = write_config(tmp_path, portfolio())
+
+    first = sense(initiative_partitions_sensor, instance, config_path)
+
+    assert not first.run_requests
+    requests = first.dynamic_partitions_requests
+    adds = [r for r in requests if isinstance(r, dg.AddDynamicPartitionsRequest)]
+    deletes = [r for r in requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)]
+    assert [list(r.partition_keys) for r in adds] == [["init-002", "init-003"]]
+    assert [list(r.partition_keys) for r in deletes] == [["retired"]]
+    apply_partition_requests(instance, requests)
+    assert sorted(instance.get_dynamic_partitions(INITIATIVES)) == [
+        "init-001",
+        "init-002",
+        "init-003",
+    ]
+
+    second = sense(initiative_partitions_sensor, instance, config_path)
+
+    assert not second.dynamic_partitions_requests and not second.run_requests
+    assert "already match" in second.skip_message
+
+
+def test_partition_sync_skips_an_invalid_config_without_touching_partitions(tmp_path, instance):
+    instance.add_dynamic_partitions(INITIATIVES, ["init-001"])
+    config_path = write_config(tmp_path, "budget: [not, a, number]\ninitiatives: []\n")
+
+    data = sense(initiative_partitions_sensor, instance, config_path)
+
+    assert not data.dynamic_partitions_requests
+    assert "budget" in data.skip_message
+    assert instance.get_dynamic_partitions(INITIATIVES) == ["init-001"]
+
+
+# --- the scale-data sensor --------------------------------------------------------------
+
+
+def file_portfolio(folder: Path, with_scale_files: tuple[str, ...] = ()) -> Path:
+    """examples/files.yaml with its data copied into ``folder``; only the named scale files.
+
+    The budget covers every initiative, so all four are selected.
+    """
+    data = folder / "data"
+    data.mkdir()
+    for csv in (PROJECT_ROOT / "data").glob("*_pilot.csv"):
+        shutil.copy(csv, data / csv.name)
+    for name in with_scale_files:
+        shutil.copy(PROJECT_ROOT / "data" / name, data / name)
+    text = (PROJECT_ROOT / "examples" / "files.yaml").read_text(encoding="utf-8")
+    text = text.replace("../data/", "data/").replace("budget: 60000", "budget: 100000")
+    return write_config(folder, text)
+
+
+def arrive(folder: Path, name: str) -> Path:
+    return Path(shutil.copy(PROJECT_ROOT / "data" / name, folder / "data" / name))
+
+
+def touch_later(path: Path) -> None:
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+
+
+@pytest.fixture
+def awaiting_loop(tmp_path, instance, monkeypatch):
+    """A finished loop on file data where every selected initiative awaits its scale data."""
+    config_path = file_portfolio(tmp_path)
+    outcome = run_loop(instance, config_path, monkeypatch=monkeypatch)
+    assert outcome.success, outcome.step_failures
+    scales = stored_scales(instance, FILE_IDS)
+    assert {r.status for r in scales.values()} == {RecordStatus.AWAITING_DATA}
+    return config_path
+
+
+def only_request(data) -> dg.RunRequest:
+    assert data.skip_message is None, data.skip_message
+    assert len(data.run_requests) == 1
+    return data.run_requests[0]
+
+
+def requested_ids(instance, request: dg.RunRequest) -> list[str]:
+    keys = instance.get_dynamic_partitions(INITIATIVES)
+    start, end = keys.index(request.tags[RANGE_START]), keys.index(request.tags[RANGE_END])
+    return keys[start : end + 1]
+
+
+def test_scale_data_sensor_fires_once_per_new_or_changed_file(tmp_path, instance, awaiting_loop):
+    config_path = awaiting_loop
+    loop_id = stored_allocation(instance).loop_id
+
+    nothing_yet = sense(scale_data_sensor, instance, config_path)
+    assert not nothing_yet.run_requests and "no new scale data" in nothing_yet.skip_message
+
+    experiment = arrive(tmp_path, "experiment_scale.csv")
+    first = sense(scale_data_sensor, instance, config_path)
+    request = only_request(first)
+    assert requested_ids(instance, request) == ["checkout-redesign"]
+    assert set(request.asset_selection) == {SCALE_RESULTS, OUTCOME_REPORTS}
+    assert request.tags[LOOP_ID_TAG] == loop_id
+    assert request.tags[TRIGGER_TAG] == SCALE_DATA_TRIGGER
+
+    unchanged = sense(scale_data_sensor, instance, config_path, cursor=first.cursor)
+    assert not unchanged.run_requests
+
+    arrive(tmp_path, "its_scale.csv")
+    second = sense(scale_data_sensor, instance, config_path, cursor=first.cursor)
+    assert requested_ids(instance, only_request(second)) == ["newsletter"]
+
+    touch_later(experiment)
+    changed = sense(scale_data_sensor, instance, config_path, cursor=second.cursor)
+    again = only_request(changed)
+    assert requested_ids(instance, again) == ["checkout-redesign"]
+    assert again.run_key != request.run_key
+    assert json.loads(changed.cursor).keys() == {"checkout-redesign", "newsletter"}
+
+
+def test_scale_data_run_scales_those_initiatives_and_then_never_fires_for_them(
+    tmp_path, instance, awaiting_loop
+):
+    config_path = awaiting_loop
+    allocation = stored_allocation(instance)
+    experiment = arrive(tmp_path, "experiment_scale.csv")
+    data = sense(scale_data_sensor, instance, config_path)
+    request = only_request(data)
+
+    result = impact_loop_job().execute_in_process(
+        instance=instance,
+        tags=request.tags,
+        asset_selection=request.asset_selection,
+        raise_on_error=False,
+    )
+
+    assert result.success
+    scales = stored_scales(instance, FILE_IDS)
+    assert scales["checkout-redesign"].status is RecordStatus.SCALED
+    assert scales["checkout-redesign"].loop_id == allocation.loop_id
+    assert {scales[i].status for i in FILE_IDS[1:]} == {RecordStatus.AWAITING_DATA}
+    report = stored_report(instance)
+    assert report.loop_id == allocation.loop_id
+    assert [r.initiative_id for r in report.reports] == ["checkout-redesign"]
+    assert stored_allocation(instance) == allocation  # the decision was not remade
+
+    touch_later(experiment)
+    for cursor in (None, data.cursor):
+        later = sense(scale_data_sensor, instance, config_path, cursor=cursor)
+        assert not later.run_requests
+
+
+def test_scale_data_for_non_neighbours_goes_in_successive_runs(tmp_path, instance, awaiting_loop):
+    config_path = awaiting_loop
+    arrive(tmp_path, "experiment_scale.csv")
+    arrive(tmp_path, "its_scale.csv")
+
+    first = sense(scale_data_sensor, instance, config_path)
+    assert requested_ids(instance, only_request(first)) == ["checkout-redesign"]
+
+    run = instance.create_run_for_job(
+        impact_loop_job(),
+        tags={TRIGGER_TAG: SCALE_DATA_TRIGGER},
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    waiting = sense(scale_data_sensor, instance, config_path, cursor=first.cursor)
+    assert not waiting.run_requests
+    assert run.run_id in waiting.skip_message and "newsletter" in waiting.skip_message
+
+    instance.report_run_failed(run)
+    second = sense(scale_data_sensor, instance, config_path, cursor=first.cursor)
+    assert requested_ids(instance, only_request(second)) == ["newsletter"]
+
+
+def test_scale_data_sensor_ignores_initiatives_already_scaled(tmp_path, instance, monkeypatch):
+    config_path = file_portfolio(tmp_path, with_scale_files=("experiment_scale.csv",))
+    assert run_loop(instance, config_path, monkeypatch=monkeypatch).success
+    assert stored_scales(instance, ["checkout-redesign"])["checkout-redesign"].status is (
+        RecordStatus.SCALED
+    )
+    touch_later(tmp_path / "data" / "experiment_scale.csv")
+
+    data = sense(scale_data_sensor, instance, config_path)
+
+    assert not data.run_requests
+
+
+# --- executors ----------------------------------------------------------------------------
+
+LOOP_ID = "20260101T000000Z-exec0000"
+
+
+def test_multiprocess_gives_the_same_output_as_in_process(tmp_path):
+    config_path = write_config(tmp_path, portfolio())
+    documents = {}
+    for executor in ("in_process", "multiprocess"):
+        output = tmp_path / f"{executor}.json"
+        completed = run_cli(
+            "--config",
+            str(config_path),
+            "--output-json",
+            str(output),
+            "--loop-id",
+            LOOP_ID,
+            dagster_home=tmp_path / f"home-{executor}",
+            extra_env={EXECUTOR_ENV_VAR: executor},
+        )
+        assert completed.returncode == 0, completed.stderr
+        for stage in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"):
+            assert stage in completed.stdout, (executor, completed.stdout)
+        documents[executor] = output.read_bytes()
+    assert documents["in_process"] == documents["multiprocess"]
+    assert json.loads(documents["multiprocess"])["outcome_reports"]
+
+
+def test_an_unknown_executor_is_named_with_the_choices(tmp_path):
+    config_path = write_config(tmp_path, portfolio())
+    completed = run_cli(
+        "--config",
+        str(config_path),
+        dagster_home=tmp_path / "home",
+        extra_env={EXECUTOR_ENV_VAR: "threads"},
+    )
+    assert completed.returncode == 1
+    assert "IMPACT_ENGINE_EXECUTOR='threads'" in completed.stderr
+    assert "in_process, multiprocess" in completed.stderr
+    assert "Traceback" not in completed.stderr
