@@ -12,9 +12,10 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
-import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,8 +29,15 @@ from impact_assets.config import (
 )
 from impact_assets.contracts import LoopReport
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
+
 EXIT_OK, EXIT_FAILED, EXIT_INVALID_CONFIG = 0, 1, 2
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
+LOOP_LOCK_FILE = "impact_loop.lock"
 STAGE_LINES = {
     "pilot_results": "  [1/5] MEASURE (pilot)...",
     "evaluations": "  [2/5] EVALUATE...",
@@ -64,10 +72,57 @@ def dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():
+        from impact_assets.defs.io_manager import write_atomically
+
         # Dagster's defaults (SQLite storage in this folder); no usage statistics sent.
-        settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        # Written atomically: another loop starting now may be reading it.
+        write_atomically(settings, "telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+@contextlib.contextmanager
+def loop_lock(home: Path) -> Iterator[None]:
+    """Hold the instance's loop lock, so loops on one instance take turns.
+
+    Stored values are the latest per asset partition: two loops writing at once
+    would mix their records. The operating system releases the lock when the
+    process ends, even if it is killed.
+    """
+    with open(home / LOOP_LOCK_FILE, "a+b") as handle:
+        if not _lock(handle, wait=False):
+            print(f"waiting for another loop on {home} to finish...", file=sys.stderr, flush=True)
+            _lock(handle, wait=True)
+        try:
+            yield
+        finally:
+            _unlock(handle)
+
+
+def _lock(handle: Any, wait: bool) -> bool:
+    if fcntl is not None:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return False
+        return True
+    while True:
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            if not wait:
+                return False
+            time.sleep(0.2)
+        else:
+            return True
+
+
+def _unlock(handle: Any) -> None:
+    if fcntl is not None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    else:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,19 +152,25 @@ def run_loop(config: PortfolioConfig, args: argparse.Namespace) -> int:
     import dagster as dg
 
     from impact_assets.api import run_impact_loop
+    from impact_assets.defs.executors import executor_name
+    from impact_assets.loop.ids import new_loop_id
 
     out = sys.stdout
     say = (lambda *a: None) if args.quiet else (lambda text: print(text, file=out, flush=True))
-    dagster_home()
-    instance = dg.DagsterInstance.get()
+    home = dagster_home()
     say(f"Running pipeline with {len(config.initiatives)} initiatives...")
-    run_id = str(uuid.uuid4())
-    progress = _ProgressPrinter(instance, run_id, say)
-    progress.start()
-    try:
-        run = run_impact_loop(config.source_path, instance, loop_id=args.loop_id, run_id=run_id)
-    finally:
-        progress.stop()
+    if executor_name() != "in_process":
+        say(f"  (executor {executor_name()}: each step runs in its own process)")
+    loop_id = args.loop_id or new_loop_id()
+    with loop_lock(home):
+        # inside the lock: a new instance creates its SQLite tables on first use
+        instance = dg.DagsterInstance.get()
+        progress = _ProgressPrinter(instance, loop_id, say)
+        progress.start()
+        try:
+            run = run_impact_loop(config.source_path, instance, loop_id=loop_id)
+        finally:
+            progress.stop()
 
     values, outcome = run.values, run.outcome
     if values.report is not None:
@@ -134,15 +195,22 @@ def run_loop(config: PortfolioConfig, args: argparse.Namespace) -> int:
 
 
 class _ProgressPrinter:
-    """Prints ``[k/5]`` as each stage's step starts, from the run's event log."""
+    """Prints ``[k/5]`` as each stage's step starts, from the run's event log.
 
-    def __init__(self, instance: Any, run_id: str, say):
-        self._instance, self._run_id, self._say = instance, run_id, say
+    The run is found by its ``impact/loop_id`` tag, so this works whether the run
+    executes in this process or is executed step by step in subprocesses.
+    """
+
+    def __init__(self, instance: Any, loop_id: str, say):
+        self._instance, self._loop_id, self._say = instance, loop_id, say
+        self._run_id: str | None = None
+        self._started = datetime.now(timezone.utc)
         self._seen: set[str] = set()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
     def start(self) -> None:
+        self._started = datetime.now(timezone.utc) - timedelta(seconds=1)
         self._thread.start()
 
     def stop(self) -> None:
@@ -156,9 +224,27 @@ class _ProgressPrinter:
             with contextlib.suppress(Exception):
                 self._check()
 
+    def _find_run(self) -> str | None:
+        from dagster import RunsFilter
+
+        from impact_assets.defs.assets.keys import LOOP_ID_TAG
+
+        run_ids = self._instance.get_run_ids(
+            RunsFilter(
+                job_name="impact_loop",
+                tags={LOOP_ID_TAG: self._loop_id},
+                created_after=self._started,
+            ),
+            limit=1,
+        )
+        return run_ids[0] if run_ids else None
+
     def _check(self) -> None:
         from dagster import DagsterEventType
 
+        self._run_id = self._run_id or self._find_run()
+        if self._run_id is None:
+            return
         records = self._instance.all_logs(self._run_id, of_type=DagsterEventType.STEP_START)
         for record in records:
             step = record.step_key

@@ -6,19 +6,26 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
-from impact_assets.config.models import PortfolioConfig, raw_cross_field_problems
+from impact_assets.config.models import (
+    FileData,
+    PortfolioConfig,
+    SimulatedData,
+    raw_cross_field_problems,
+)
 
 CONFIG_ENV_VAR = "IMPACT_ENGINE_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
 
 _RELATIVE_KEY = re.compile(r"^[A-Za-z_][\w\[\].]*: ")
-_DISCRIMINATOR_TAGS = {"simulated", "file"}
+_DISCRIMINATOR_TAGS: dict[str, type[BaseModel]] = {"simulated": SimulatedData, "file": FileData}
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class ConfigError(ValueError):
@@ -48,8 +55,30 @@ def _statistical_data_preflight(config: PortfolioConfig) -> list[str]:
 PREFLIGHT_CHECKS: list[Callable[[PortfolioConfig], list[str]]] = [_statistical_data_preflight]
 
 
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A mapping gives the same key twice (plain YAML would keep the last one silently)."""
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` (no Python objects) that also refuses duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in first_line:
+                raise DuplicateKeyError(
+                    problem=f"duplicate key {key!r} (first given on line {first_line[key]})",
+                    problem_mark=key_node.start_mark,
+                )
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse YAML with ``safe_load``: tags that would build Python objects are refused."""
+    """Parse YAML safely: tags that would build Python objects are refused, never run."""
     if not path.exists():
         raise ConfigError(path, [f"config file not found: {path}"])
     if not path.is_file():
@@ -59,8 +88,10 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(path, [f"cannot read the config file: {error}"]) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.constructor.ConstructorError as error:
+        if "constructor for the tag" not in (error.problem or ""):
+            raise ConfigError(path, [_yaml_error_line(error)]) from None
         mark = error.problem_mark
         where = f" (line {mark.line + 1})" if mark else ""
         raise ConfigError(
@@ -68,10 +99,14 @@ def read_yaml(path: Path) -> Any:
             [f"refused YAML tag{where}: {error.problem}; the config is data, not code"],
         ) from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(path, [f"YAML syntax error{where}: {problem}"]) from None
+        raise ConfigError(path, [_yaml_error_line(error)]) from None
+
+
+def _yaml_error_line(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(error, "problem", None) or str(error)
+    return f"YAML syntax error{where}: {problem}"
 
 
 def parse_config(raw: Any, source: str | Path | None = None) -> PortfolioConfig:
@@ -139,8 +174,10 @@ def _messages(item: dict[str, Any]) -> list[str]:
     got_text = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
     if kind == "value_error":
         return [line for line in str(ctx.get("error", item["msg"])).split("\n") if line]
+    if kind == "missing":
+        expected = _expected_value(_field_at(item["loc"]))
+        return [f"is required ({expected})" if expected else "is required"]
     known = {
-        "missing": "is required",
         "extra_forbidden": "is not a known key",
         "greater_than": f"must be > {_number(ctx.get('gt'))}{got_text}",
         "greater_than_equal": f"must be >= {_number(ctx.get('ge'))}{got_text}",
@@ -149,6 +186,7 @@ def _messages(item: dict[str, Any]) -> list[str]:
         "string_pattern_mismatch": f"must match [A-Za-z0-9_-]+{got_text}",
         "float_parsing": f"must be a number{got_text}",
         "float_type": f"must be a number{got_text}",
+        "finite_number": f"must be a finite number{got_text}",
         "int_parsing": f"must be an integer{got_text}",
         "int_type": f"must be an integer{got_text}",
         "int_from_float": f"must be an integer{got_text}",
@@ -166,3 +204,59 @@ def _messages(item: dict[str, Any]) -> list[str]:
     if kind == "literal_error":
         return [f"must be {ctx.get('expected')}{got_text}"]
     return [known.get(kind, item["msg"][0].lower() + item["msg"][1:] + got_text)]
+
+
+def _field_at(loc: tuple[Any, ...]) -> FieldInfo | None:
+    """The model field an error location points at, or None if it is not a known field."""
+    model: type[BaseModel] | None = PortfolioConfig
+    field: FieldInfo | None = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if part in _DISCRIMINATOR_TAGS and field is not None and model is None:
+            model = _DISCRIMINATOR_TAGS[part]
+            continue
+        if model is None or part not in model.model_fields:
+            return None
+        field = model.model_fields[part]
+        model = _model_in(field.annotation)
+    return field
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The one model an annotation holds (``list[M]``, ``M | None``), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    models = {model for arg in get_args(annotation) if (model := _model_in(arg)) is not None}
+    return models.pop() if len(models) == 1 else None
+
+
+_KINDS = {float: "a number", int: "a whole number", str: "a string", list: "a list"}
+_BOUNDS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+
+
+def _expected_value(field: FieldInfo | None) -> str:
+    """What a valid value of ``field`` is, from its type and constraints: ``a number > 0``."""
+    if field is None:
+        return ""
+    annotation = field.annotation
+    kind = _KINDS.get(get_origin(annotation) or annotation)
+    if kind is None:
+        kind = "a mapping" if _model_in(annotation) else ""
+    details: list[str] = []
+    for item in field.metadata:
+        details += [
+            f"{symbol} {_number(getattr(item, name))}"
+            for name, symbol in _BOUNDS
+            if getattr(item, name, None) is not None
+        ]
+        if getattr(item, "min_length", None):
+            kind = f"a non-empty {kind.removeprefix('a ')}"
+        if getattr(item, "pattern", None):
+            details.append(f"matching {item.pattern.strip('^$')}")
+    if kind == "a string" and not details and not field.description:
+        return ""  # any text will do: nothing worth adding to "is required"
+    text = " ".join(part for part in (kind, " and ".join(details)) if part)
+    if field.description:
+        text = f"{text}: {field.description}" if text else field.description
+    return text

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AllowInfNan,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -37,6 +39,18 @@ METHOD_FILE_KEYS: dict[Method, tuple[str, ...]] = {
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 
 
+def _not_a_bool(value: Any) -> Any:
+    # YAML reads yes/no/true/false as booleans, which pydantic would take as 1 and 0.
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not a boolean (got {value!r})")
+    return value
+
+
+# Numbers in the config: finite, and never a YAML boolean.
+Number = Annotated[float, BeforeValidator(_not_a_bool), AllowInfNan(False)]
+Count = Annotated[int, BeforeValidator(_not_a_bool)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -45,14 +59,14 @@ class SimulatedData(_Strict):
     """Data generated for the method's design with a known true effect."""
 
     source: Literal["simulated"]
-    true_effect: float | None = Field(
+    true_effect: Number | None = Field(
         default=None, description="effect in outcome units; drawn from the seed when omitted"
     )
-    noise_sd: float = Field(default=1.0, gt=0, description="standard deviation of the noise")
-    pilot_sample_size: int | None = Field(
+    noise_sd: Number = Field(default=1.0, gt=0, description="standard deviation of the noise")
+    pilot_sample_size: Count | None = Field(
         default=None, ge=30, description="units (time points for ITS); drawn in 50..500 if omitted"
     )
-    scale_effect_ratio: float = Field(
+    scale_effect_ratio: Number = Field(
         default=1.0, ge=0, description="effect at scale = true_effect * scale_effect_ratio"
     )
 
@@ -87,8 +101,8 @@ class InitiativeConfig(_Strict):
     """One piloted initiative: what it costs to scale and how to measure it."""
 
     initiative_id: str = Field(pattern=INITIATIVE_ID_PATTERN)
-    cost_to_scale: float = Field(gt=0)
-    value_per_unit: float = Field(default=DEFAULT_VALUE_PER_UNIT, gt=0)
+    cost_to_scale: Number = Field(gt=0)
+    value_per_unit: Number = Field(default=DEFAULT_VALUE_PER_UNIT, gt=0)
     method: Method | None = None
     data: DataSpec | None = None
     scale_data: FileData | None = None
@@ -188,9 +202,9 @@ class EvaluateSettings(_ComponentChoice):
 class ScenarioWeights(_Strict):
     """Weights of the best, median and worst scenarios (bayesian rule)."""
 
-    best: float = Field(ge=0)
-    med: float = Field(ge=0)
-    worst: float = Field(ge=0)
+    best: Number = Field(ge=0)
+    med: Number = Field(ge=0)
+    worst: Number = Field(ge=0)
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> ScenarioWeights:
@@ -202,18 +216,18 @@ class ScenarioWeights(_Strict):
 
 class AllocateSettings(_ComponentChoice):
     stage: ClassVar[str] = "allocate"
-    min_confidence: float = Field(default=0.0, ge=0, le=1)
-    min_portfolio_worst_return: float | None = None
+    min_confidence: Number = Field(default=0.0, ge=0, le=1)
+    min_portfolio_worst_return: Number | None = None
     weights: ScenarioWeights | None = None
 
 
 class PortfolioConfig(_Strict):
     """The whole portfolio: budget, components, and the initiatives to pilot."""
 
-    budget: float = Field(ge=0)
-    scale_sample_size: int = Field(default=5000, ge=30)
-    max_workers: int = Field(default=4, ge=1, le=256)
-    seed: int = Field(default=42, ge=0)
+    budget: Number = Field(ge=0)
+    scale_sample_size: Count = Field(default=5000, ge=30)
+    max_workers: Count = Field(default=4, ge=1, le=256)
+    seed: Count = Field(default=42, ge=0)
     schedule: str = DEFAULT_SCHEDULE
     measure: MeasureSettings = Field(default_factory=MeasureSettings)
     evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
