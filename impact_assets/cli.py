@@ -72,11 +72,12 @@ def dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():
+        from impact_assets.defs.event_log import instance_settings
         from impact_assets.defs.io_manager import write_atomically
 
-        # Dagster's defaults (SQLite storage in this folder); no usage statistics sent.
-        # Written atomically: another loop starting now may be reading it.
-        write_atomically(settings, "telemetry:\n  enabled: false\n")
+        # Dagster's SQLite storage in this folder, its event log kept connected; no usage
+        # statistics sent. Written atomically: another loop starting now may be reading it.
+        write_atomically(settings, instance_settings(home))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
