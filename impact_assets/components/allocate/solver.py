@@ -31,7 +31,9 @@ smallest ``|d_i|`` (16, then 32; the rest held at their LP side) for an incumben
 ``theta_inc``. Every candidate with ``|d_i| > theta_inc - bound`` (plus the tie
 tolerance and a round-off margin) takes its LP side in every optimal or tied
 solution and is fixed; CBC then solves what is left (about a hundred candidates out
-of 10,000), started from the incumbent.
+of 10,000), started from the incumbent. A better solution found there narrows
+``theta_inc - bound``, so the fixing is redone and the searches that prove it optimal
+and break its ties run on the smaller model.
 
 Ties. Solutions whose objective is within ``TIE_RTOL`` times the largest |value| of
 the optimum are tied. Among them:
@@ -280,25 +282,75 @@ def _solve(problem: _Problem, break_ties: bool) -> Portfolio | None:
         if found is not None:
             model, incumbent = core, found
 
-    reduced_fixing = fixed.copy()
-    theta_inc = problem.theta(incumbent) if incumbent is not None else np.inf
-    slack = theta_inc - bound + problem.objective_tol + problem.fix_margin
-    if np.isfinite(slack):
-        free = reduced_fixing < 0
-        reduced_fixing[free & (reduced > slack)] = 0
-        reduced_fixing[free & (-reduced > slack)] = 1
+    fixing = _reduced_fixing(problem, fixed, reduced, bound, incumbent)
+    if not break_ties:
+        # A core that holds fixed only candidates the reduction fixes alike contains every
+        # optimal and tied solution: its optimum is the optimum.
+        if model is None or not model.covers(fixing):
+            incumbent = _Model(problem, fixing).optimise(start=incumbent)
+    else:
 
-    # A core that holds fixed only candidates the reduction fixes alike contains every
-    # optimal and tied solution: its optimum is the optimum.
-    if model is None or not model.covers(reduced_fixing):
-        model = _Model(problem, reduced_fixing)
-        if not break_ties:
-            incumbent = model.optimise(start=incumbent)
-    if break_ties:
-        incumbent = model.settle(incumbent)
+        def refit(candidate: np.ndarray | None, current: _Model | None) -> _Model:
+            """The smaller of ``current`` and the model the reduction leaves given ``candidate``.
+
+            Each contains every optimal and tied solution, so the searches run on the smaller.
+            """
+            fixing = _reduced_fixing(problem, fixed, reduced, bound, candidate)
+            if current is not None and current.size <= np.count_nonzero(fixing < 0):
+                return current
+            return _Model(problem, fixing)
+
+        model = model if model is not None and model.covers(fixing) else None
+        incumbent = _settle(refit(incumbent, model), incumbent, refit)
     if incumbent is None:
         return None
     return Portfolio(tuple(int(i) for i in np.flatnonzero(incumbent)), problem.theta(incumbent))
+
+
+def _reduced_fixing(
+    problem: _Problem,
+    fixed: np.ndarray,
+    reduced: np.ndarray,
+    bound: float,
+    incumbent: np.ndarray | None,
+) -> np.ndarray:
+    """``fixed`` plus every candidate whose ``|d_i|`` exceeds the incumbent's gap to the bound."""
+    fixing = fixed.copy()
+    theta_inc = problem.theta(incumbent) if incumbent is not None else np.inf
+    slack = theta_inc - bound + problem.objective_tol + problem.fix_margin
+    if np.isfinite(slack):
+        free = fixing < 0
+        fixing[free & (reduced > slack)] = 0
+        fixing[free & (-reduced > slack)] = 1
+    return fixing
+
+
+def _settle(model: _Model, candidate: np.ndarray | None, refit) -> np.ndarray | None:
+    """The optimum under the tie rule, starting from a feasible ``candidate`` (or None).
+
+    One search for the best solution other than ``candidate`` within the tie
+    tolerance proves, when it finds none, that ``candidate`` is optimal and unique:
+    the stage-1 proof and the uniqueness check in one. ``refit(candidate, model)``
+    gives the model to search next once a better candidate is known.
+    """
+    problem = model.problem
+    if candidate is None:
+        candidate = model.optimise()
+        if candidate is None:
+            return None
+        model = refit(candidate, model)
+    while model.size:
+        other = model._find(problem.theta(candidate) + problem.objective_tol, candidate)
+        if other is None:
+            return candidate
+        if problem.theta(other) < problem.theta(candidate) - problem.objective_tol:
+            candidate = other  # better: the best solution except the old candidate
+            model = refit(candidate, model)
+            continue
+        # Tied; ``other`` is the best solution but ``candidate``: the optimum is one of them.
+        optimum = min((candidate, other), key=problem.theta)
+        return model.break_ties(optimum)
+    return candidate
 
 
 def _fixed_only(problem: _Problem, fixed: np.ndarray) -> Portfolio | None:
@@ -424,31 +476,6 @@ class _Model:
         if found is not None and not self.problem.feasible(found):
             raise SolverError("CBC returned a selection that breaks the budget or the floor")
         return found
-
-    def settle(self, candidate: np.ndarray | None) -> np.ndarray | None:
-        """The optimum under the tie rule, starting from a feasible ``candidate`` (or None).
-
-        One search for the best solution other than ``candidate`` within the tie
-        tolerance proves, when it finds none, that ``candidate`` is optimal and unique:
-        the stage-1 proof and the uniqueness check in one.
-        """
-        problem = self.problem
-        if candidate is None:
-            candidate = self.optimise()
-            if candidate is None:
-                return None
-        if not self.size:
-            return candidate
-        while True:
-            other = self._find(problem.theta(candidate) + problem.objective_tol, candidate)
-            if other is None:
-                return candidate
-            if problem.theta(other) < problem.theta(candidate) - problem.objective_tol:
-                candidate = other  # better: the best solution except the old candidate
-                continue
-            # Tied; ``other`` is the best solution but ``candidate``: the optimum is one of them.
-            optimum = min((candidate, other), key=problem.theta)
-            return self.break_ties(optimum)
 
     def break_ties(self, optimum: np.ndarray) -> np.ndarray:
         """The cheapest tied solution, then the earliest ids (module docstring)."""
