@@ -1,0 +1,265 @@
+"""Time the whole loop through Dagster against the same components in a plain Python loop.
+
+    python benchmarks/loop_scale.py [--sizes 10 100 1000] [--kinds mock statistical]
+                                    [--repeats 1] [--workers 2] [--executor in_process]
+
+For each portfolio kind and size ``n`` this writes a config to a temporary folder and
+runs, as separate processes:
+
+- ``dagster``: ``python scripts/run_once.py --config X --quiet`` on a fresh, persistent
+  ``DAGSTER_HOME`` (SQLite storage, as a user's first ``run_once.py``);
+- ``plain``: the same config through :mod:`impact_assets.loop.stages` called directly
+  (MEASURE, EVALUATE, ALLOCATE, scale MEASURE, REPORT; no Dagster import, nothing
+  stored), printing the same report.
+
+Portfolio kinds: ``mock`` (the mock MEASURE, EVALUATE and ALLOCATE) and
+``statistical`` (simulated experiments, pilot sizes drawn in 50..500, the scale sample
+5,000 units; the statistical MEASURE, evidence EVALUATE and minimax-regret ALLOCATE).
+Costs are uniform in 5,000-50,000 and the budget is 20% of their total.
+
+Columns (medians over ``--repeats``; times in seconds):
+
+- ``wall``: whole-process wall time of ``run_once.py``; ``plain``: of the plain loop;
+- ``ms/ap``: Dagster's overhead per asset-partition,
+  ``(wall - plain) / (3n + 2)`` in milliseconds: a run materialises ``3n + 2``
+  asset-partitions (``pilot_results``, ``evaluations`` and ``scale_results`` per
+  initiative, one ``allocation`` and one ``outcome_reports``);
+- ``runs``: runs in the instance; ``events``: rows in its event log (``ev/ap`` per
+  asset-partition);
+- ``pilot`` ... ``report``: each asset's step, STEP_START to STEP_SUCCESS in the event
+  log; ``checks``: the asset-check steps together;
+- ``rss MB``: peak resident memory of the ``run_once.py`` process (``plain MB``: of
+  the plain loop), from ``wait4``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RUN_ONCE = PROJECT_ROOT / "scripts" / "run_once.py"
+KINDS = ("mock", "statistical")
+ASSET_STEPS = {
+    "pilot_results": "pilot",
+    "evaluations": "evaluate",
+    "allocation": "allocate",
+    "scale_results": "scale",
+    "outcome_reports": "report",
+}
+COMPONENTS = {
+    "mock": {"measure": "mock", "evaluate": "mock", "allocate": "mock"},
+    "statistical": {"measure": "statistical", "evaluate": "evidence", "allocate": "minimax_regret"},
+}
+
+
+def portfolio_config(kind: str, n: int, workers: int, seed: int = 42) -> dict:
+    """A portfolio of ``n`` initiatives of ``kind``, as the config's YAML mapping."""
+    rng = np.random.default_rng([seed, n])
+    costs = rng.uniform(5_000, 50_000, n).round(2)
+    values = rng.uniform(10_000, 100_000, n).round(2)
+    initiatives = []
+    for index in range(n):
+        initiative = {
+            "initiative_id": f"initiative-{index:05d}",
+            "cost_to_scale": float(costs[index]),
+        }
+        if kind == "statistical":
+            initiative.update(
+                value_per_unit=float(values[index]),
+                method="experiment",
+                data={"source": "simulated"},
+            )
+        initiatives.append(initiative)
+    components = COMPONENTS[kind]
+    return {
+        "budget": float(round(0.2 * costs.sum(), 2)),
+        "scale_sample_size": 5000,
+        "max_workers": workers,
+        "seed": seed,
+        "measure": {"component": components["measure"]},
+        "evaluate": {"component": components["evaluate"]},
+        "allocate": {"component": components["allocate"]},
+        "initiatives": initiatives,
+    }
+
+
+def _run(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float, int]:
+    """Run ``command``; its wall time (s), peak RSS (MB) and exit code."""
+    with log.open("w") as stream:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=stream, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, process.returncode
+
+
+def instance_summary(home: Path) -> dict:
+    """Runs, event-log rows and per-step durations recorded in the instance at ``home``."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        events = 0
+        starts: dict[str, float] = {}
+        steps: dict[str, float] = {}
+        for run in runs:
+            records = instance.get_records_for_run(run.run_id).records
+            events += len(records)
+            for record in records:
+                entry = record.event_log_entry
+                kind = entry.dagster_event_type
+                if kind is None or entry.step_key is None:
+                    continue
+                if kind == dg.DagsterEventType.STEP_START:
+                    starts[entry.step_key] = entry.timestamp
+                elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                    steps[entry.step_key] = entry.timestamp - starts.get(entry.step_key, 0.0)
+    stages = {label: steps.pop(step, float("nan")) for step, label in ASSET_STEPS.items()}
+    return {"runs": len(runs), "events": events, **stages, "checks": sum(steps.values())}
+
+
+def measure_dagster(config_path: Path, scratch: Path, executor: str) -> dict:
+    home = Path(tempfile.mkdtemp(prefix="dagster_home_", dir=scratch))
+    env = {**os.environ, "DAGSTER_HOME": str(home), "IMPACT_ENGINE_EXECUTOR": executor}
+    command = [sys.executable, str(RUN_ONCE), "--config", str(config_path), "--quiet"]
+    log = home / "run_once.log"
+    wall, rss, code = _run(command, env, log)
+    if code != 0:
+        raise SystemExit(f"run_once.py exited {code}; see {log}:\n{log.read_text()[-3000:]}")
+    return {"wall": wall, "rss": rss, **instance_summary(home)}
+
+
+def measure_plain(config_path: Path, scratch: Path) -> dict:
+    log = scratch / f"plain_{config_path.stem}.log"
+    command = [sys.executable, __file__, "--plain", str(config_path)]
+    wall, rss, code = _run(command, dict(os.environ), log)
+    if code != 0:
+        raise SystemExit(f"the plain loop exited {code}; see {log}:\n{log.read_text()[-3000:]}")
+    return {"plain": wall, "plain_rss": rss}
+
+
+def plain_loop(config_path: Path) -> None:
+    """The loop's stages called directly on one config, printing the same report."""
+    from impact_assets.cli import print_reports
+    from impact_assets.config import load_config
+    from impact_assets.loop.ids import new_loop_id
+    from impact_assets.loop.report import build_loop_report
+    from impact_assets.loop.stages import (
+        allocate_portfolio,
+        evaluate_pilots,
+        measure_at_scale,
+        measure_pilots,
+    )
+
+    config = load_config(config_path)
+    loop_id = new_loop_id()
+    pilots = measure_pilots(config, config.initiative_ids, loop_id)
+    evaluations = evaluate_pilots(config, pilots, loop_id)
+    allocation = allocate_portfolio(config, evaluations, loop_id)
+    scales = measure_at_scale(config, allocation, config.initiative_ids, loop_id)
+    report = build_loop_report(config, pilots, evaluations, allocation, scales)
+    print_reports(report, config)
+
+
+COLUMNS = (
+    ("kind", "{:<12}"),
+    ("n", "{:>6}"),
+    ("workers", "{:>8}"),
+    ("wall", "{:>8.2f}"),
+    ("plain", "{:>7.2f}"),
+    ("ms/ap", "{:>7.2f}"),
+    ("runs", "{:>5}"),
+    ("events", "{:>7}"),
+    ("ev/ap", "{:>6.2f}"),
+    ("pilot", "{:>7.2f}"),
+    ("evaluate", "{:>9.2f}"),
+    ("allocate", "{:>9.2f}"),
+    ("scale", "{:>7.2f}"),
+    ("report", "{:>7.2f}"),
+    ("checks", "{:>7.2f}"),
+    ("rss MB", "{:>7.0f}"),
+    ("plain MB", "{:>9.0f}"),
+)
+
+
+def print_header() -> None:
+    widths = [len(fmt.format(0 if name != "kind" else "")) for name, fmt in COLUMNS]
+    names = [
+        name.ljust(w) if i == 0 else name.rjust(w)
+        for i, ((name, _), w) in enumerate(zip(COLUMNS, widths, strict=True))
+    ]
+    print(" ".join(names), flush=True)
+
+
+def print_row(row: dict) -> None:
+    print(" ".join(fmt.format(row[name]) for name, fmt in COLUMNS), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1_000])
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
+    parser.add_argument("--repeats", type=int, default=1, help="runs per row (medians shown)")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[2], help="max_workers values to run"
+    )
+    parser.add_argument("--executor", default="in_process", choices=["in_process", "multiprocess"])
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain loop")
+    parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plain:
+        plain_loop(args.plain)
+        return
+
+    measurements = []
+    print_header()
+    with tempfile.TemporaryDirectory(prefix="impact_loop_scale_") as folder:
+        scratch = Path(folder)
+        for kind in args.kinds:
+            for n in args.sizes:
+                for workers in args.workers:
+                    config_path = scratch / f"{kind}_{n}_{workers}.yaml"
+                    config_path.write_text(
+                        yaml.safe_dump(portfolio_config(kind, n, workers), sort_keys=False)
+                    )
+                    repeats = []
+                    for _ in range(args.repeats):
+                        measured = measure_dagster(config_path, scratch, args.executor)
+                        if args.no_plain:
+                            measured.update(plain=float("nan"), plain_rss=float("nan"))
+                        else:
+                            measured.update(measure_plain(config_path, scratch))
+                        repeats.append(measured)
+                    row = {key: statistics.median(r[key] for r in repeats) for key in repeats[0]}
+                    asset_partitions = 3 * n + 2
+                    row.update(
+                        kind=kind,
+                        n=n,
+                        workers=workers,
+                        runs=round(row["runs"]),
+                        events=round(row["events"]),
+                        **{"ev/ap": row["events"] / asset_partitions},
+                        **{"ms/ap": 1000 * (row["wall"] - row["plain"]) / asset_partitions},
+                        **{"rss MB": row["rss"], "plain MB": row["plain_rss"]},
+                    )
+                    print_row(row)
+                    measurements.append({**row, "repeats": repeats})
+    if args.json:
+        args.json.write_text(json.dumps(measurements, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
