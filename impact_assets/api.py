@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,11 @@ def run_impact_loop(
     instance: dg.DagsterInstance,
     loop_id: str | None = None,
     run_id: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> LoopRun:
     """Validate the config, sync partitions, run ``impact_loop`` once and read its values back.
+
+    ``tags`` are added to the run's own (partition range and loop id).
 
     Raises :class:`~impact_assets.config.ConfigError` for an invalid config.
     """
@@ -122,6 +126,6 @@ def run_impact_loop(
     os.environ[CONFIG_ENV_VAR] = str(config_path)
     sync = sync_initiative_partitions(instance, config.initiative_ids)
     loop_id = loop_id or new_loop_id()
-    tags = {**partition_range_tags(instance), LOOP_ID_TAG: loop_id}
-    outcome = launch_loop(instance, tags=tags, run_id=run_id)
+    run_tags = {**(tags or {}), **partition_range_tags(instance), LOOP_ID_TAG: loop_id}
+    outcome = launch_loop(instance, tags=run_tags, run_id=run_id)
     return LoopRun(sync, outcome, collect_loop_values(instance, config, loop_id))

@@ -38,6 +38,10 @@ except ImportError:  # Windows
 EXIT_OK, EXIT_FAILED, EXIT_INVALID_CONFIG = 0, 1, 2
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / ".dagster_home"
 LOOP_LOCK_FILE = "impact_loop.lock"
+# Marks the runs this command launches: while it holds the loop lock, a run so tagged
+# that is still in progress was left behind by a killed run_once.py.
+LAUNCHED_BY_TAG = "impact/launched_by"
+LAUNCHED_BY = "run_once"
 STAGE_LINES = {
     "pilot_results": "  [1/5] MEASURE (pilot)...",
     "evaluations": "  [2/5] EVALUATE...",
@@ -166,10 +170,17 @@ def run_loop(config: PortfolioConfig, args: argparse.Namespace) -> int:
     with loop_lock(home):
         # inside the lock: a new instance creates its SQLite tables on first use
         instance = dg.DagsterInstance.get()
+        for run_id in fail_abandoned_runs(instance):
+            say(f"  marked run {run_id} failed: the run_once.py running it was stopped")
         progress = _ProgressPrinter(instance, loop_id, say)
         progress.start()
         try:
-            run = run_impact_loop(config.source_path, instance, loop_id=loop_id)
+            run = run_impact_loop(
+                config.source_path,
+                instance,
+                loop_id=loop_id,
+                tags={LAUNCHED_BY_TAG: LAUNCHED_BY},
+            )
         finally:
             progress.stop()
 
@@ -193,6 +204,29 @@ def run_loop(config: PortfolioConfig, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     return EXIT_OK if outcome.success and not failures else EXIT_FAILED
+
+
+def fail_abandoned_runs(instance: Any) -> list[str]:
+    """Mark failed the runs a killed ``run_once.py`` left in progress; call under the lock.
+
+    Only this command's runs are touched: runs launched from the UI, a schedule or a
+    sensor are not tagged and are left alone.
+    """
+    import dagster as dg
+
+    in_progress = [
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+    ]
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(statuses=in_progress, tags={LAUNCHED_BY_TAG: LAUNCHED_BY})
+    )
+    for run in runs:
+        instance.report_run_failed(
+            run, "the run_once.py process running this loop stopped before the run ended"
+        )
+    return [run.run_id for run in runs]
 
 
 class _ProgressPrinter:

@@ -531,6 +531,12 @@ def test_a_loop_killed_midway_reruns_to_the_same_results(tmp_path, reference):
     assert json.loads(output.read_text()) == expected
     assert len(expected["pilot_results"]) == len(IDS) and expected["outcome_reports"]
 
+    # the killed process's run no longer shows as in progress; the rerun succeeded
+    assert "failed: the run_once.py running it was stopped" in completed.stdout
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        statuses = sorted(run.status.value for run in instance.get_runs())
+    assert statuses == ["FAILURE", "SUCCESS"]
+
 
 def test_two_loops_at_once_on_one_instance_take_turns(tmp_path, reference, monkeypatch):
     config_path, expected = reference
