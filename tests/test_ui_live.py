@@ -11,10 +11,11 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from helpers import PROJECT_ROOT, skip_or_fail
+from helpers import PROJECT_ROOT, run_cli, skip_or_fail
 
 from impact_assets.config import load_config
 from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.ui.browser import HEADLESS_FLAGS
 from impact_assets.ui.server import DagsterDevServer, PeakMemory
 
 pytestmark = pytest.mark.live
@@ -31,15 +32,6 @@ EXPECTED_EDGES = {
     ("allocation", "outcome_reports"),
     ("scale_results", "outcome_reports"),
 }
-BROWSER_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ASSET_NODES = """
 { assetNodes {
     assetKey { path }
@@ -235,7 +227,7 @@ def test_lineage_page_draws_the_five_assets(server, tmp_path):
     dom = subprocess.run(
         [
             chromium,
-            *BROWSER_FLAGS,
+            *HEADLESS_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--virtual-time-budget=20000",
             "--dump-dom",
@@ -248,3 +240,21 @@ def test_lineage_page_draws_the_five_assets(server, tmp_path):
     assert "outcome_reports" in dom
     for name in LOOP_ASSETS:
         assert f">{name}<" in dom or f'"{name}"' in dom, name
+
+
+def test_the_ui_opens_the_instance_run_once_wrote(tmp_path):
+    """`run_once.py` then `dagster dev` on the same DAGSTER_HOME: the CLI's run and values show."""
+    if importlib.util.find_spec("dagster_webserver") is None:
+        skip_or_fail("dagster-webserver is not installed")
+    home = tmp_path / "home"
+    completed = run_cli("--config", str(CONFIG), "--quiet", dagster_home=home)
+    assert completed.returncode == 0, completed.stderr
+    with DagsterDevServer(home, config_path=CONFIG).start() as dev:
+        runs = dev.graphql(
+            "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
+        )
+        results = runs["runsOrError"]["results"]
+        assert [run["status"] for run in results] == ["SUCCESS"]
+        assert {"key": "impact/launched_by", "value": "run_once"} in results[0]["tags"]
+        report = materializations(dev, "outcome_reports")
+        assert report and {"summary", "reports", "predicted_vs_actual"} <= labels(report[0])
