@@ -1,7 +1,8 @@
 """Time the whole loop through Dagster against the same components in a plain Python loop.
 
     python benchmarks/loop_scale.py [--sizes 10 100 1000] [--kinds mock statistical]
-                                    [--repeats 1] [--workers 2] [--executor in_process]
+                                    [--repeats 1] [--workers 2] [--pools threads]
+                                    [--executor in_process]
 
 For each portfolio kind and size ``n`` this writes a config to a temporary folder and
 runs, as separate processes:
@@ -35,6 +36,7 @@ Columns (medians over ``--repeats``; times in seconds):
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -63,7 +65,9 @@ COMPONENTS = {
 }
 
 
-def portfolio_config(kind: str, n: int, workers: int, seed: int = 42) -> dict:
+def portfolio_config(
+    kind: str, n: int, workers: int, seed: int = 42, pool: str = "threads"
+) -> dict:
     """A portfolio of ``n`` initiatives of ``kind``, as the config's YAML mapping."""
     rng = np.random.default_rng([seed, n])
     costs = rng.uniform(5_000, 50_000, n).round(2)
@@ -87,7 +91,7 @@ def portfolio_config(kind: str, n: int, workers: int, seed: int = 42) -> dict:
         "scale_sample_size": 5000,
         "max_workers": workers,
         "seed": seed,
-        "measure": {"component": components["measure"]},
+        "measure": {"component": components["measure"], "pool": pool},
         "evaluate": {"component": components["evaluate"]},
         "allocate": {"component": components["allocate"]},
         "initiatives": initiatives,
@@ -177,6 +181,7 @@ COLUMNS = (
     ("kind", "{:<12}"),
     ("n", "{:>6}"),
     ("workers", "{:>8}"),
+    ("pool", "{:>10}"),
     ("wall", "{:>8.2f}"),
     ("plain", "{:>7.2f}"),
     ("ms/ap", "{:>7.2f}"),
@@ -195,7 +200,7 @@ COLUMNS = (
 
 
 def print_header() -> None:
-    widths = [len(fmt.format(0 if name != "kind" else "")) for name, fmt in COLUMNS]
+    widths = [len(fmt.format("" if name in ("kind", "pool") else 0)) for name, fmt in COLUMNS]
     names = [
         name.ljust(w) if i == 0 else name.rjust(w)
         for i, ((name, _), w) in enumerate(zip(COLUMNS, widths, strict=True))
@@ -215,6 +220,13 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, nargs="+", default=[2], help="max_workers values to run"
     )
+    parser.add_argument(
+        "--pools",
+        nargs="+",
+        choices=["threads", "processes"],
+        default=["threads"],
+        help="measure.pool values to run",
+    )
     parser.add_argument("--executor", default="in_process", choices=["in_process", "multiprocess"])
     parser.add_argument("--no-plain", action="store_true", help="skip the plain loop")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
@@ -230,11 +242,10 @@ def main() -> None:
         scratch = Path(folder)
         for kind in args.kinds:
             for n in args.sizes:
-                for workers in args.workers:
-                    config_path = scratch / f"{kind}_{n}_{workers}.yaml"
-                    config_path.write_text(
-                        yaml.safe_dump(portfolio_config(kind, n, workers), sort_keys=False)
-                    )
+                for workers, pool in itertools.product(args.workers, args.pools):
+                    config_path = scratch / f"{kind}_{n}_{workers}_{pool}.yaml"
+                    config = portfolio_config(kind, n, workers, pool=pool)
+                    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
                     repeats = []
                     for _ in range(args.repeats):
                         measured = measure_dagster(config_path, scratch, args.executor)
@@ -249,6 +260,7 @@ def main() -> None:
                         kind=kind,
                         n=n,
                         workers=workers,
+                        pool=pool,
                         runs=round(row["runs"]),
                         events=round(row["events"]),
                         **{"ev/ap": row["events"] / asset_partitions},

@@ -193,6 +193,9 @@ class _ComponentChoice(_Strict):
 
 class MeasureSettings(_ComponentChoice):
     stage: ClassVar[str] = "measure"
+    # Where up to ``max_workers`` measurements run at once: threads share one process
+    # (the GIL serialises pure-Python work), processes use every core.
+    pool: Literal["threads", "processes"] = "threads"
 
 
 class EvaluateSettings(_ComponentChoice):

@@ -21,7 +21,12 @@ from impact_assets.contracts import (
     RecordStatus,
     Stage,
 )
-from impact_assets.loop.execution import call_with_retries, describe_error, fan_out
+from impact_assets.loop.execution import (
+    call_with_retries,
+    describe_error,
+    fan_out,
+    process_fan_out,
+)
 
 
 def measure_event(config: PortfolioConfig, initiative_id: str, stage: Stage) -> dict[str, Any]:
@@ -38,28 +43,81 @@ def measure_event(config: PortfolioConfig, initiative_id: str, stage: Stage) -> 
     return event
 
 
-def _measure_one(
+# How one measurement ended, in a form that crosses process boundaries:
+# ("result", the component's dict), ("missing", why) or ("failed", the cause).
+Outcome = tuple[str, Any]
+
+
+def measure_outcome(component: PipelineComponent, event: dict[str, Any]) -> Outcome:
+    """Call the MEASURE component on one event (retrying transient errors)."""
+    try:
+        return "result", call_with_retries(component.execute, event)
+    except DataNotAvailable as missing:
+        return "missing", str(missing)
+    except Exception as error:  # one initiative's failure must not stop the others
+        return "failed", describe_error(error)
+
+
+def _measure_in_worker(task: tuple[type[PipelineComponent], dict[str, Any]]) -> Outcome:
+    """:func:`measure_outcome` in a worker process (module level, so it pickles)."""
+    component_class, event = task
+    return measure_outcome(component_class(), event)
+
+
+def _runs_in_processes(config: PortfolioConfig, component: PipelineComponent) -> bool:
+    """Whether this measurement fans out over processes.
+
+    A component class a worker cannot import by name (one defined in a notebook
+    or script run as ``__main__``) stays on threads.
+    """
+    return config.measure.pool == "processes" and type(component).__module__ != "__main__"
+
+
+def _measure_many(
     component: PipelineComponent,
     config: PortfolioConfig,
-    initiative_id: str,
+    initiative_ids: Sequence[str],
     stage: Stage,
     loop_id: str,
+) -> list[MeasurementRecord]:
+    """One record per id, in order: each measured on ``config.measure.pool``."""
+    known = set(config.initiative_ids)
+    measured = [initiative_id for initiative_id in initiative_ids if initiative_id in known]
+    events = [measure_event(config, initiative_id, stage) for initiative_id in measured]
+    if _runs_in_processes(config, component):
+        tasks = [(type(component), event) for event in events]
+        outcomes = process_fan_out(_measure_in_worker, tasks, config.max_workers)
+    else:
+        outcomes = fan_out(
+            lambda event: measure_outcome(component, event), events, config.max_workers
+        )
+    by_id = dict(zip(measured, outcomes, strict=True))
+    return [
+        _measure_record(initiative_id, stage, loop_id, by_id.get(initiative_id))
+        for initiative_id in initiative_ids
+    ]
+
+
+def _measure_record(
+    initiative_id: str, stage: Stage, loop_id: str, outcome: Outcome | None
 ) -> MeasurementRecord:
     def record(status: RecordStatus, **fields: Any) -> MeasurementRecord:
         return MeasurementRecord(initiative_id, loop_id, stage, status, **fields)
 
-    if initiative_id not in config.initiative_ids:
+    if outcome is None:
         return record(RecordStatus.FAILED, cause="not in the current config")
+    kind, value = outcome
+    if kind == "missing":
+        if stage is Stage.SCALE:
+            return record(RecordStatus.AWAITING_DATA, cause=value or "no scale data yet")
+        return record(RecordStatus.FAILED, cause=describe_error(DataNotAvailable(value)))
+    if kind == "failed":
+        return record(RecordStatus.FAILED, cause=value)
     try:
-        raw = call_with_retries(component.execute, measure_event(config, initiative_id, stage))
-        result = MeasureResult.from_dict({**raw, "loop_id": loop_id})
+        result = MeasureResult.from_dict({**value, "loop_id": loop_id})
         if result.initiative_id != initiative_id:
             raise ValueError(f"the component answered for {result.initiative_id!r}")
-    except DataNotAvailable as missing:
-        if stage is Stage.SCALE:
-            return record(RecordStatus.AWAITING_DATA, cause=str(missing) or "no scale data yet")
-        return record(RecordStatus.FAILED, cause=describe_error(missing))
-    except Exception as error:  # one initiative's failure must not stop the others
+    except Exception as error:  # a malformed answer fails this initiative only
         return record(RecordStatus.FAILED, cause=describe_error(error))
     ok_status = RecordStatus.MEASURED if stage is Stage.PILOT else RecordStatus.SCALED
     return record(ok_status, result=result)
@@ -70,11 +128,7 @@ def measure_pilots(
 ) -> dict[str, MeasurementRecord]:
     """MEASURE each initiative's pilot; every id gets a ``measured`` or ``failed`` record."""
     component = create_component("measure", config.measure.component)
-    records = fan_out(
-        lambda initiative_id: _measure_one(component, config, initiative_id, Stage.PILOT, loop_id),
-        initiative_ids,
-        config.max_workers,
-    )
+    records = _measure_many(component, config, initiative_ids, Stage.PILOT, loop_id)
     return {record.initiative_id: record for record in records}
 
 
@@ -195,11 +249,13 @@ def measure_at_scale(
     component = create_component("measure", config.measure.component)
     loop_id = allocation.loop_id or fallback_loop_id
     selected = set(allocation.selected_initiatives)
-
-    def scale_one(initiative_id: str) -> MeasurementRecord:
-        if initiative_id not in selected:
-            return MeasurementRecord(initiative_id, loop_id, Stage.SCALE, RecordStatus.NOT_SELECTED)
-        return _measure_one(component, config, initiative_id, Stage.SCALE, loop_id)
-
-    records = fan_out(scale_one, list(initiative_ids), config.max_workers)
-    return {record.initiative_id: record for record in records}
+    chosen = [initiative_id for initiative_id in initiative_ids if initiative_id in selected]
+    records = {
+        record.initiative_id: record
+        for record in _measure_many(component, config, chosen, Stage.SCALE, loop_id)
+    }
+    return {
+        initiative_id: records.get(initiative_id)
+        or MeasurementRecord(initiative_id, loop_id, Stage.SCALE, RecordStatus.NOT_SELECTED)
+        for initiative_id in initiative_ids
+    }
