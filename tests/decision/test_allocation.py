@@ -1,4 +1,8 @@
-"""Both MILP rules against brute force over all 2^n portfolios, order independence and ties."""
+"""Both MILP rules against brute force over all 2^n portfolios, order independence and ties.
+
+Every test here runs twice: with each CBC search as one process, and split into
+subproblems solved by concurrent CBC processes (forced on for these small models).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,21 @@ import random
 import numpy as np
 import pytest
 
+from impact_assets.components.allocate import solver
 from impact_assets.components.allocate.bayesian import BayesianAllocate
 from impact_assets.components.allocate.minimax_regret import MinimaxRegretAllocate
 
 SEEDS = range(40)
+
+
+@pytest.fixture(params=["one_search", "split_search"], autouse=True)
+def cbc_searches(request, monkeypatch):
+    if request.param == "split_search":
+        monkeypatch.setattr(solver, "_SPLIT_MIN_SIZE", 2)
+        monkeypatch.setattr(solver, "_SPLIT_PROCESSES", 2)
+    else:
+        monkeypatch.setattr(solver, "_SPLIT_PROCESSES", 1)
+    return request.param
 
 
 def _settings(rng: np.random.Generator, candidates: list[dict]) -> dict:

@@ -9,9 +9,9 @@ subject to ``sum_i x_i costs_i <= budget`` and, when a floor is set,
 ``sum_i x_i floor_values_i >= floor``. The knapsack is one scenario with offset 0
 (``value = -theta``); minimax regret has one row per scenario with ``offset_j = V*_j``.
 
-Proven optimality. CBC runs with a zero relative and absolute gap, serially (no
-``threads`` option: this CBC build's ``-threads 1`` starts a worker thread beside the
-main one and was slower; the serial default is deterministic). Every CBC answer must
+Proven optimality. CBC runs with a zero relative and absolute gap, each process
+serially (no ``threads`` option: this CBC build's ``-threads 1`` starts a worker thread
+beside the main one and was slower; the serial default is deterministic). Every CBC answer must
 be "Optimal" (or "Infeasible", which returns ``None``) or :class:`SolverError` is
 raised, and every selection is re-checked in Python (budget, floor, tie conditions).
 CBC sees values, costs and floor values divided by their largest magnitude, with
@@ -34,6 +34,14 @@ solution and is fixed; CBC then solves what is left (about a hundred candidates 
 of 10,000), started from the incumbent. A better solution found there narrows
 ``theta_inc - bound``, so the fixing is redone and the searches that prove it optimal
 and break its ties run on the smaller model.
+
+Cores. A search on a model of at least ``_SPLIT_MIN_SIZE`` free candidates is split
+on its two free candidates with the smallest ``|d_i|`` into four subproblems (each
+pair of 0/1 values), solved by concurrent CBC processes, one per core, with the same
+cutoff (and the start's objective as a cutoff for the branches that cannot hold the
+start). Their best optimum is the model's optimum; an exact tie goes to the first
+branch, so the answer never depends on timing, and the tie rule below is applied to
+it as to any other. With one core, or below the size, a search is one process.
 
 Ties. Solutions whose objective is within ``TIE_RTOL`` times the largest |value| of
 the optimum are tied. Among them:
@@ -66,8 +74,10 @@ incumbent's objective plus the tolerance (it prunes by bound from the first node
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -83,6 +93,11 @@ TIE_RTOL = 1e-6
 _FIX_MARGIN_RTOL = 1e-9
 # Cores CBC solves for an incumbent, in turn, each started from the last one's optimum.
 _CORE_SIZES = (16, 32)
+# A CBC search on a model this large is split into this many subproblems, solved by
+# up to _SPLIT_PROCESSES CBC processes at once (one per core; 1 turns the split off).
+_SPLIT_MIN_SIZE = 64
+_SPLIT_WAYS = 4
+_SPLIT_PROCESSES = min(_SPLIT_WAYS, os.cpu_count() or 1)
 
 
 class SolverError(RuntimeError):
@@ -269,6 +284,7 @@ def _solve(problem: _Problem, break_ties: bool) -> Portfolio | None:
     if relaxation is None:
         return None  # the LP relaxation is infeasible, so is the MILP
     bound, reduced = relaxation
+    ambiguity = np.abs(reduced)  # searches split on the candidates the LP is least sure of
 
     # An incumbent from cores of the most promising candidates: a small core, then a larger
     # one started from its optimum (a better incumbent leaves fewer candidates free below).
@@ -277,7 +293,7 @@ def _solve(problem: _Problem, break_ties: bool) -> Portfolio | None:
     for core_size in _CORE_SIZES:
         if free_count <= core_size:
             break
-        core = _Model(problem, _core_fixing(fixed, reduced, core_size))
+        core = _Model(problem, _core_fixing(fixed, reduced, core_size), ambiguity)
         found = core.optimise(start=incumbent)
         if found is not None:
             model, incumbent = core, found
@@ -287,7 +303,7 @@ def _solve(problem: _Problem, break_ties: bool) -> Portfolio | None:
         # A core that holds fixed only candidates the reduction fixes alike contains every
         # optimal and tied solution: its optimum is the optimum.
         if model is None or not model.covers(fixing):
-            incumbent = _Model(problem, fixing).optimise(start=incumbent)
+            incumbent = _Model(problem, fixing, ambiguity).optimise(start=incumbent)
     else:
 
         def refit(candidate: np.ndarray | None, current: _Model | None) -> _Model:
@@ -298,7 +314,7 @@ def _solve(problem: _Problem, break_ties: bool) -> Portfolio | None:
             fixing = _reduced_fixing(problem, fixed, reduced, bound, candidate)
             if current is not None and current.size <= np.count_nonzero(fixing < 0):
                 return current
-            return _Model(problem, fixing)
+            return _Model(problem, fixing, ambiguity)
 
         model = model if model is not None and model.covers(fixing) else None
         incumbent = _settle(refit(incumbent, model), incumbent, refit)
@@ -435,10 +451,18 @@ class _Model:
     checked in Python before it is believed.
     """
 
-    def __init__(self, problem: _Problem, fixed: np.ndarray) -> None:
+    def __init__(
+        self, problem: _Problem, fixed: np.ndarray, ambiguity: np.ndarray | None = None
+    ) -> None:
         self.problem = problem
         self.fixed = fixed
         self.free = np.flatnonzero(fixed < 0)
+        # Split order: free candidates by |d_i| (LP reduced cost), smallest first.
+        self.split_order = (
+            self.free[np.lexsort((self.free, ambiguity[self.free]))].tolist()
+            if ambiguity is not None
+            else []
+        )
         self.base = fixed == 1  # the selection before any free candidate is added
         self.low = np.zeros(self.free.size, dtype=int)  # bounds of the free candidates
         self.high = np.ones(self.free.size, dtype=int)
@@ -570,16 +594,62 @@ class _Model:
         differs: tuple[np.ndarray, np.ndarray] | None = None,
         start: np.ndarray | None = None,
     ) -> np.ndarray | None:
-        """Build the problem and let CBC solve it: the selection, or None if infeasible.
+        """Let CBC solve the model: the optimal selection, or None if infeasible.
 
         ``differs``: (reference values, which free candidates to compare) for a no-good
-        cut; ``start``: a feasible selection CBC starts from.
+        cut; ``start``: a feasible selection CBC starts from. A large model is split
+        on its most ambiguous free candidates into :data:`_SPLIT_WAYS` subproblems
+        (each candidate fixed to 0 or to 1), solved by concurrent CBC processes with
+        the same cutoff; the best of their optima is the model's optimum.
         """
-        lp = pulp.LpProblem("portfolio", pulp.LpMinimize)
-        x = [
-            lp.add_variable(f"x{i:07d}", int(low), int(high), cat=pulp.LpInteger)
-            for i, low, high in zip(self.free, self.low, self.high, strict=True)
+        branches = self._branches()
+        if len(branches) == 1:
+            return self._run_branch(branches[0], cutoff, cost_limit, differs, start)
+        if start is not None:
+            # Only the branch that holds ``start`` can start from it; the others prune by
+            # its objective instead (plus the tolerance, so the start's branch keeps it).
+            problem = self.problem
+            own = (problem.theta(start) + problem.objective_tol - self.offset) / problem.value_unit
+            cutoff = own if cutoff is None else min(cutoff, own)
+
+        def solve(branch: dict[int, int]) -> np.ndarray | None:
+            agrees = start is not None and all(
+                int(start[self.free[k]]) == value for k, value in branch.items()
+            )
+            return self._run_branch(branch, cutoff, cost_limit, differs, start if agrees else None)
+
+        with ThreadPoolExecutor(max_workers=min(len(branches), _SPLIT_PROCESSES)) as pool:
+            found = [selected for selected in pool.map(solve, branches) if selected is not None]
+        # The first branch wins an exact tie, so the answer does not depend on timing.
+        return min(found, key=self.problem.theta) if found else None
+
+    def _branches(self) -> list[dict[int, int]]:
+        """Subproblems as {free position: value}: one, or one per 0/1 assignment of the split."""
+        if self.size < _SPLIT_MIN_SIZE or _SPLIT_PROCESSES < 2:
+            return [{}]
+        position = {int(i): k for k, i in enumerate(self.free)}
+        open_positions = [
+            position[i] for i in self.split_order if self.low[position[i]] < self.high[position[i]]
         ]
+        split = open_positions[: _SPLIT_WAYS.bit_length() - 1]
+        return [
+            {k: (mask >> bit) & 1 for bit, k in enumerate(split)} for mask in range(1 << len(split))
+        ]
+
+    def _run_branch(
+        self,
+        branch: dict[int, int],
+        cutoff: float | None,
+        cost_limit: float | None,
+        differs: tuple[np.ndarray, np.ndarray] | None,
+        start: np.ndarray | None,
+    ) -> np.ndarray | None:
+        """Build one (sub)problem, with ``branch``'s candidates fixed, and let CBC solve it."""
+        lp = pulp.LpProblem("portfolio", pulp.LpMinimize)
+        x = []
+        for k, (i, low, high) in enumerate(zip(self.free, self.low, self.high, strict=True)):
+            low, high = (branch[k], branch[k]) if k in branch else (int(low), int(high))
+            x.append(lp.add_variable(f"x{i:07d}", low, high, cat=pulp.LpInteger))
         cost = pulp.LpAffineExpression(zip(x, self.costs, strict=True))
         lp += cost <= self.budget
         if cost_limit is not None:
