@@ -28,12 +28,13 @@ def build_loop_report(
     """Outcome reports for the allocation's loop; records of other loops are listed as stale."""
     loop_id = allocation.loop_id
     current_ids = config.initiative_ids
+    current = set(current_ids)
     stale = sorted(
         {
             initiative_id
             for records in (pilot_records, evaluation_records, scale_records)
             for initiative_id, record in records.items()
-            if initiative_id in current_ids and record is not None and record.loop_id != loop_id
+            if initiative_id in current and record is not None and record.loop_id != loop_id
         }
     )
     truths = {

@@ -159,11 +159,12 @@ def evaluate_pilots(
                 RecordStatus.SKIPPED,
                 cause=f"pilot {pilot.status.value}: {pilot.cause}",
             )
-        if initiative_id not in config.initiative_ids:
+        try:
+            initiative = config.initiative(initiative_id)
+        except KeyError:
             return EvaluationRecord(
                 initiative_id, pilot.loop_id, RecordStatus.FAILED, cause="not in the current config"
             )
-        initiative = config.initiative(initiative_id)
         event = {
             **pilot.result.to_dict(),
             "cost_to_scale": initiative.cost_to_scale,
