@@ -102,6 +102,36 @@ def run_cli(
     )
 
 
+def cli_output_json(
+    config_path: Path,
+    loop_id: str,
+    dagster_home: Path,
+    extra_env: Mapping[str, str] | None = None,
+    progress: list[str] | None = None,
+) -> bytes:
+    """Run ``run_once.py`` on a config with a fixed loop id; the ``--output-json`` bytes.
+
+    Fails the test, with the CLI's stderr, unless the run exits 0. With ``progress``
+    (a list), the run is not ``--quiet`` and its stdout is appended to the list.
+    """
+    output = dagster_home.with_name(dagster_home.name + "-output.json")
+    completed = run_cli(
+        "--config",
+        str(config_path),
+        "--output-json",
+        str(output),
+        "--loop-id",
+        loop_id,
+        *([] if progress is not None else ["--quiet"]),
+        dagster_home=dagster_home,
+        extra_env=extra_env,
+    )
+    assert completed.returncode == 0, completed.stderr
+    if progress is not None:
+        progress.append(completed.stdout)
+    return output.read_bytes()
+
+
 def live_required() -> bool:
     """Under ``IMPACT_REQUIRE_LIVE=1`` (CI) a missing prerequisite fails instead of skipping."""
     return os.environ.get("IMPACT_REQUIRE_LIVE") == "1"

@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 from helpers import (
     PROJECT_ROOT,
+    cli_output_json,
     portfolio,
     run_cli,
     run_loop,
@@ -340,21 +341,13 @@ def test_multiprocess_gives_the_same_output_as_in_process(tmp_path):
     config_path = write_config(tmp_path, portfolio())
     documents = {}
     for executor in ("in_process", "multiprocess"):
-        output = tmp_path / f"{executor}.json"
-        completed = run_cli(
-            "--config",
-            str(config_path),
-            "--output-json",
-            str(output),
-            "--loop-id",
-            LOOP_ID,
-            dagster_home=tmp_path / f"home-{executor}",
-            extra_env={EXECUTOR_ENV_VAR: executor},
+        stdout: list[str] = []
+        home = tmp_path / f"home-{executor}"
+        documents[executor] = cli_output_json(
+            config_path, LOOP_ID, home, extra_env={EXECUTOR_ENV_VAR: executor}, progress=stdout
         )
-        assert completed.returncode == 0, completed.stderr
         for stage in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"):
-            assert stage in completed.stdout, (executor, completed.stdout)
-        documents[executor] = output.read_bytes()
+            assert stage in stdout[0], (executor, stdout[0])
     assert documents["in_process"] == documents["multiprocess"]
     assert json.loads(documents["multiprocess"])["outcome_reports"]
 

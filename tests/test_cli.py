@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import PROJECT_ROOT, portfolio, run_cli, write_config
+from helpers import PROJECT_ROOT, cli_output_json, portfolio, run_cli, write_config
 
 LOOP_ID = "20260101T000000Z-cli00000"
 
@@ -44,19 +44,9 @@ def test_identical_output_in_processes_with_different_hash_seeds(tmp_path):
     config_path = write_config(tmp_path, portfolio())
     outputs = []
     for hash_seed in ("1", "987654"):
-        output = tmp_path / f"out-{hash_seed}.json"
-        completed = run_cli(
-            "--config",
-            str(config_path),
-            "--output-json",
-            str(output),
-            "--loop-id",
-            LOOP_ID,
-            dagster_home=tmp_path / f"home-{hash_seed}",
-            extra_env={"PYTHONHASHSEED": hash_seed},
-        )
-        assert completed.returncode == 0, completed.stderr
-        outputs.append(output.read_bytes())
+        home = tmp_path / f"home-{hash_seed}"
+        environment = {"PYTHONHASHSEED": hash_seed}
+        outputs.append(cli_output_json(config_path, LOOP_ID, home, extra_env=environment))
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0])["outcome_reports"]
 

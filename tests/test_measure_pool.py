@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import PROJECT_ROOT, run_cli, write_config
+from helpers import PROJECT_ROOT, cli_output_json, write_config
 from test_statistical_loop import mixed_portfolio
 
 from impact_assets.components import register_component, unregister_component
@@ -206,19 +206,7 @@ def test_run_once_gives_the_same_output_on_processes_as_on_threads(tmp_path):
         config = mixed_portfolio()
         config.update(max_workers=2, measure={"component": "statistical", "pool": pool})
         config_path = write_config(tmp_path, config, name=f"{pool}.yaml")
-        output = tmp_path / f"{pool}.json"
-        completed = run_cli(
-            "--config",
-            str(config_path),
-            "--output-json",
-            str(output),
-            "--loop-id",
-            LOOP_ID,
-            "--quiet",
-            dagster_home=tmp_path / f"home-{pool}",
-        )
-        assert completed.returncode == 0, completed.stderr
-        documents[pool] = output.read_bytes()
+        documents[pool] = cli_output_json(config_path, LOOP_ID, tmp_path / f"home-{pool}")
     assert documents["threads"] == documents["processes"]
     document = json.loads(documents["processes"])
     assert len(document["pilot_results"]) == len(mixed_portfolio()["initiatives"])
