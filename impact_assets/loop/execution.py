@@ -91,8 +91,11 @@ def process_fan_out(work: Callable[[T], R], items: Sequence[T], max_workers: int
     workers = min(max_workers, len(items))
     if workers <= 1:
         return [work(item) for item in items]
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_preload())
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_preload())
+    else:  # Windows: each worker starts a fresh interpreter and imports what it needs
+        context = multiprocessing.get_context("spawn")
     # A few chunks per worker: fewer round trips, and the load still evens out.
     chunksize = max(1, len(items) // (workers * 4))
     with ProcessPoolExecutor(
