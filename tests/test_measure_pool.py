@@ -192,10 +192,15 @@ def test_scale_on_processes_measures_exactly_the_selected(pid_measure):
     assert os.getpid() not in {records[i].result.diagnostics["pid"] for i in ("ok-1", "ok-3")}
 
 
-def test_a_component_defined_in_main_stays_on_threads(pid_measure):
+def test_a_component_workers_cannot_import_stays_on_threads(pid_measure):
     config = pool_config("processes", ["ok-1"])
     in_main = type("NotebookMeasure", (MockMeasure,), {"__module__": "__main__"})
     assert not stages._runs_in_processes(config, in_main())
+
+    class LocalMeasure(MockMeasure):  # defined in a function: not importable by name
+        pass
+
+    assert not stages._runs_in_processes(config, LocalMeasure())
     assert stages._runs_in_processes(config, PidMeasure())
 
 

@@ -6,6 +6,7 @@ naming the cause, and the others proceed.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -67,10 +68,19 @@ def _measure_in_worker(task: tuple[type[PipelineComponent], dict[str, Any]]) -> 
 def _runs_in_processes(config: PortfolioConfig, component: PipelineComponent) -> bool:
     """Whether this measurement fans out over processes.
 
-    A component class a worker cannot import by name (one defined in a notebook
-    or script run as ``__main__``) stays on threads.
+    A component class a worker cannot import by name (one defined in a notebook,
+    in the script run as ``__main__`` or inside a function) stays on threads.
     """
-    return config.measure.pool == "processes" and type(component).__module__ != "__main__"
+    if config.measure.pool != "processes":
+        return False
+    component_class = type(component)
+    if component_class.__module__ == "__main__":
+        return False
+    try:
+        pickle.dumps(component_class)  # by reference: its module and qualified name
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
 
 
 def _measure_many(
