@@ -17,6 +17,8 @@ Portfolio kinds: ``mock`` (the mock MEASURE, EVALUATE and ALLOCATE) and
 ``statistical`` (simulated experiments, pilot sizes drawn in 50..500, the scale sample
 5,000 units; the statistical MEASURE, evidence EVALUATE and minimax-regret ALLOCATE).
 Costs are uniform in 5,000-50,000 and the budget is 20% of their total.
+A row is run for every ``--workers`` value (``max_workers``) and ``--pools`` value
+(``measure.pool``: ``threads`` or ``processes``).
 
 Columns (medians over ``--repeats``; times in seconds):
 
