@@ -18,14 +18,14 @@ from impact_assets.contracts import (
     MeasurementRecord,
     RecordStatus,
 )
-from impact_assets.defs.assets.keys import LOOP_ID_TAG
-from impact_assets.defs.io_manager import read_stored
-from impact_assets.defs.partitions import (
+from impact_assets.lib.io_manager import read_stored
+from impact_assets.lib.keys import LOOP_ID_TAG
+from impact_assets.lib.partitions import (
     PartitionSync,
     partition_range_tags,
     sync_initiative_partitions,
 )
-from impact_assets.defs.runner import LoopOutcome, launch_loop
+from impact_assets.lib.runner import LoopOutcome, launch_loop
 from impact_assets.loop.ids import new_loop_id
 
 

@@ -76,8 +76,8 @@ def dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():
-        from impact_assets.defs.event_log import instance_settings
-        from impact_assets.defs.io_manager import write_atomically
+        from impact_assets.lib.event_log import instance_settings
+        from impact_assets.lib.io_manager import write_atomically
 
         # Dagster's SQLite storage in this folder, its event log kept connected; no usage
         # statistics sent. Written atomically: another loop starting now may be reading it.
@@ -157,7 +157,7 @@ def run_loop(config: PortfolioConfig, args: argparse.Namespace) -> int:
     import dagster as dg
 
     from impact_assets.api import run_impact_loop
-    from impact_assets.defs.executors import executor_name
+    from impact_assets.lib.executors import executor_name
     from impact_assets.loop.ids import new_loop_id
 
     out = sys.stdout
@@ -262,7 +262,7 @@ class _ProgressPrinter:
     def _find_run(self) -> str | None:
         from dagster import RunsFilter
 
-        from impact_assets.defs.assets.keys import LOOP_ID_TAG
+        from impact_assets.lib.keys import LOOP_ID_TAG
 
         run_ids = self._instance.get_run_ids(
             RunsFilter(
@@ -290,7 +290,7 @@ class _ProgressPrinter:
                 self._say(STAGE_LINES[step])
 
     def _announce_selection(self) -> None:
-        from impact_assets.defs.io_manager import read_stored
+        from impact_assets.lib.io_manager import read_stored
 
         try:
             allocation = read_stored(self._instance, "allocation")

@@ -23,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 
 from impact_assets.config import PROJECT_ROOT, load_config
-from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
 from impact_assets.loop.ids import new_loop_id
 from impact_assets.ui.browser import HeadlessChromium, find_chromium
 from impact_assets.ui.server import DagsterDevServer, PeakMemory

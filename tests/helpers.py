@@ -15,9 +15,9 @@ import yaml
 
 from impact_assets.config import CONFIG_ENV_VAR, load_config
 from impact_assets.contracts import AllocateResult, LoopReport, MeasurementRecord
-from impact_assets.defs.io_manager import read_stored
-from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
-from impact_assets.defs.runner import LoopOutcome, launch_loop
+from impact_assets.lib.io_manager import read_stored
+from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.lib.runner import LoopOutcome, launch_loop
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RUN_ONCE = PROJECT_ROOT / "scripts" / "run_once.py"

@@ -25,11 +25,6 @@ from helpers import (
 
 from impact_assets.config import CONFIG_ENV_VAR
 from impact_assets.contracts import RecordStatus
-from impact_assets.defs.assets.keys import LOOP_ID_TAG, OUTCOME_REPORTS, SCALE_RESULTS
-from impact_assets.defs.executors import EXECUTOR_ENV_VAR
-from impact_assets.defs.partitions import INITIATIVES
-from impact_assets.defs.resources import ImpactConfigResource
-from impact_assets.defs.runner import impact_loop_job, launch_loop
 from impact_assets.defs.schedules import configured_cron, loop_schedule
 from impact_assets.defs.sensors import (
     SCALE_DATA_TRIGGER,
@@ -37,6 +32,11 @@ from impact_assets.defs.sensors import (
     initiative_partitions_sensor,
     scale_data_sensor,
 )
+from impact_assets.lib.config_resource import ImpactConfigResource
+from impact_assets.lib.executors import EXECUTOR_ENV_VAR
+from impact_assets.lib.keys import LOOP_ID_TAG, OUTCOME_REPORTS, SCALE_RESULTS
+from impact_assets.lib.partitions import INITIATIVES
+from impact_assets.lib.runner import impact_loop_job, launch_loop
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"

@@ -8,7 +8,7 @@ import pytest
 from helpers import PROJECT_ROOT, portfolio, write_config
 
 from impact_assets.config import ConfigError, load_config, parse_config
-from impact_assets.defs.resources import ImpactConfigResource
+from impact_assets.lib.config_resource import ImpactConfigResource
 
 
 def problems_of(raw) -> list[str]:

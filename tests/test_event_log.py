@@ -6,7 +6,7 @@ import dagster as dg
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from helpers import run_cli
 
-from impact_assets.defs.event_log import PooledSqliteEventLogStorage
+from impact_assets.lib.event_log import PooledSqliteEventLogStorage
 
 ASSETS = ["pilot_results", "evaluations", "allocation", "scale_results", "outcome_reports"]
 

@@ -22,8 +22,8 @@ from impact_assets.components import register_component, unregister_component
 from impact_assets.components.measure.mock import MockMeasure
 from impact_assets.config import CONFIG_ENV_VAR
 from impact_assets.contracts import RecordStatus
-from impact_assets.defs.assets.keys import LOOP_ASSETS, LOOP_ID_TAG
-from impact_assets.defs.partitions import INITIATIVES
+from impact_assets.lib.keys import LOOP_ASSETS, LOOP_ID_TAG
+from impact_assets.lib.partitions import INITIATIVES
 
 IDS = ["init-001", "init-002", "init-003"]
 PARTITIONED = ["pilot_results", "evaluations", "scale_results"]

@@ -22,7 +22,7 @@ from impact_assets.contracts import (
     PortfolioSummary,
     RecordStatus,
 )
-from impact_assets.defs.assets.metadata import (
+from impact_assets.lib.metadata import (
     allocation_metadata,
     diagnostics_summary,
     report_metadata,

@@ -36,7 +36,7 @@ from impact_assets.components.measure.mock import MockMeasure
 from impact_assets.config import CONFIG_ENV_VAR, ConfigError, load_config
 from impact_assets.contracts import RecordStatus
 from impact_assets.contracts.codec import decode
-from impact_assets.defs.io_manager import STORAGE_FOLDER, write_atomically
+from impact_assets.lib.io_manager import STORAGE_FOLDER, write_atomically
 from impact_assets.loop.execution import RETRY_ATTEMPTS
 
 IDS = ["init-001", "init-002", "init-003"]

@@ -50,7 +50,7 @@ def test_contract_invariants(instance, tmp_path, monkeypatch):
         assert 0.0 <= pilot.p_value <= 1.0
         assert pilot.sample_size >= 30
 
-    from impact_assets.defs.io_manager import read_stored
+    from impact_assets.lib.io_manager import read_stored
 
     for initiative_id in IDS:
         evaluation = read_stored(instance, "evaluations", initiative_id).result

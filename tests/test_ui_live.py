@@ -14,7 +14,7 @@ import pytest
 from helpers import PROJECT_ROOT, run_cli, skip_or_fail
 
 from impact_assets.config import load_config
-from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
 from impact_assets.ui.browser import HEADLESS_FLAGS
 from impact_assets.ui.server import DagsterDevServer, PeakMemory
 

@@ -1,4 +1,4 @@
-"""The Dagster wiring: assets, checks, resources, partitions, jobs, schedules and sensors."""
+"""The Dagster definitions, loaded as a folder: assets, checks, jobs, schedules, sensors, resources."""
 
 import warnings
 

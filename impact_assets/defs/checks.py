@@ -12,14 +12,14 @@ from impact_assets.contracts import (
     RecordStatus,
 )
 from impact_assets.contracts._validation import close_enough
-from impact_assets.defs.assets.keys import (
+from impact_assets.lib.config_resource import ImpactConfigResource
+from impact_assets.lib.keys import (
     ALLOCATION,
     EVALUATIONS,
     OUTCOME_REPORTS,
     PILOT_RESULTS,
     SCALE_RESULTS,
 )
-from impact_assets.defs.resources import ImpactConfigResource
 
 
 def _result(passed: bool, problems: list[str], **metadata: object) -> dg.AssetCheckResult:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from impact_assets.defs.assets.keys import LOOP_ASSETS
+from impact_assets.lib.keys import LOOP_ASSETS
 
 impact_loop = dg.define_asset_job(
     name="impact_loop",

@@ -8,10 +8,10 @@ import dagster as dg
 from impact_assets.config import ConfigError, default_config_path
 from impact_assets.config.loader import read_yaml
 from impact_assets.config.models import DEFAULT_SCHEDULE
-from impact_assets.defs.assets.keys import LOOP_ID_TAG
 from impact_assets.defs.jobs import impact_loop
-from impact_assets.defs.partitions import partition_range_tags, sync_initiative_partitions
-from impact_assets.defs.resources import ImpactConfigResource
+from impact_assets.lib.config_resource import ImpactConfigResource
+from impact_assets.lib.keys import LOOP_ID_TAG
+from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
 from impact_assets.loop.ids import new_loop_id
 
 LOOP_SCHEDULE = "impact_loop_schedule"
@@ -83,3 +83,6 @@ def loop_schedule(config_path: Path | None = None) -> dg.ScheduleDefinition:
         return build_loop_schedule(configured_cron(config_path))
     except dg.DagsterInvalidDefinitionError:
         return build_loop_schedule(DEFAULT_SCHEDULE)
+
+
+impact_loop_schedule = loop_schedule()

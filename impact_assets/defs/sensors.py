@@ -10,15 +10,15 @@ import dagster as dg
 from impact_assets.components.measure.data import resolve_data_path
 from impact_assets.config import ConfigError, PortfolioConfig
 from impact_assets.contracts import AllocateResult, MeasurementRecord, RecordStatus
-from impact_assets.defs.assets.keys import LOOP_ID_TAG, OUTCOME_REPORTS, SCALE_RESULTS
-from impact_assets.defs.io_manager import read_stored
 from impact_assets.defs.jobs import impact_loop
-from impact_assets.defs.partitions import (
+from impact_assets.lib.config_resource import ImpactConfigResource
+from impact_assets.lib.io_manager import read_stored
+from impact_assets.lib.keys import LOOP_ID_TAG, OUTCOME_REPORTS, SCALE_RESULTS
+from impact_assets.lib.partitions import (
     INITIATIVES,
     initiatives_partitions,
     plan_partition_sync,
 )
-from impact_assets.defs.resources import ImpactConfigResource
 
 PARTITION_SYNC_SENSOR = "initiative_partitions_sensor"
 SCALE_DATA_SENSOR = "scale_data_sensor"

@@ -3,14 +3,14 @@
 import dagster as dg
 
 from impact_assets.contracts import AllocateResult, EvaluationRecord
-from impact_assets.defs.assets.context import run_loop_id
-from impact_assets.defs.assets.keys import ALLOCATION, EVALUATIONS, OWNERS
-from impact_assets.defs.assets.metadata import (
+from impact_assets.lib.config_resource import ImpactConfigResource
+from impact_assets.lib.keys import ALLOCATION, EVALUATIONS, OWNERS
+from impact_assets.lib.loop_context import run_loop_id
+from impact_assets.lib.metadata import (
     ALLOCATION_SCHEMA,
     COLUMN_SCHEMA,
     allocation_metadata,
 )
-from impact_assets.defs.resources import ImpactConfigResource
 from impact_assets.loop.stages import allocate_portfolio
 
 

@@ -8,7 +8,8 @@ from impact_assets.contracts import (
     LoopReport,
     MeasurementRecord,
 )
-from impact_assets.defs.assets.keys import (
+from impact_assets.lib.config_resource import ImpactConfigResource
+from impact_assets.lib.keys import (
     ALLOCATION,
     EVALUATIONS,
     OUTCOME_REPORTS,
@@ -16,8 +17,7 @@ from impact_assets.defs.assets.keys import (
     PILOT_RESULTS,
     SCALE_RESULTS,
 )
-from impact_assets.defs.assets.metadata import COLUMN_SCHEMA, REPORT_SCHEMA, report_metadata
-from impact_assets.defs.resources import ImpactConfigResource
+from impact_assets.lib.metadata import COLUMN_SCHEMA, REPORT_SCHEMA, report_metadata
 from impact_assets.loop.report import build_loop_report
 
 

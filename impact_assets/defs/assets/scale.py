@@ -3,16 +3,16 @@
 import dagster as dg
 
 from impact_assets.contracts import AllocateResult, MeasurementRecord
-from impact_assets.defs.assets.context import count_statuses, run_loop_id
-from impact_assets.defs.assets.keys import ALLOCATION, OWNERS, SCALE_RESULTS
-from impact_assets.defs.assets.metadata import (
+from impact_assets.lib.config_resource import ImpactConfigResource
+from impact_assets.lib.keys import ALLOCATION, OWNERS, SCALE_RESULTS
+from impact_assets.lib.loop_context import count_statuses, run_loop_id
+from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
     MEASUREMENT_SCHEMA,
     partition_metadata,
     report_failures,
 )
-from impact_assets.defs.partitions import initiatives_partitions
-from impact_assets.defs.resources import ImpactConfigResource
+from impact_assets.lib.partitions import initiatives_partitions
 from impact_assets.loop.stages import measure_at_scale
 
 

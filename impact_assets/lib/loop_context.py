@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from impact_assets.defs.assets.keys import LOOP_ID_TAG
+from impact_assets.lib.keys import LOOP_ID_TAG
 from impact_assets.loop.ids import new_loop_id
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from impact_assets.defs.executors import executor_name
+from impact_assets.lib.executors import executor_name
 
 QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 

@@ -137,7 +137,7 @@ def instance_settings(home: Path) -> str:
     """The ``dagster.yaml`` of a new instance at ``home``: this event log, no telemetry."""
     return (
         "# Dagster's SQLite storage in this folder; the event log keeps its connections open\n"
-        "# (impact_assets/defs/event_log.py). No usage statistics are sent.\n"
+        "# (impact_assets/lib/event_log.py). No usage statistics are sent.\n"
         "telemetry:\n"
         "  enabled: false\n"
         "event_log_storage:\n"

@@ -1,0 +1,1 @@
+"""Dagster helpers that define nothing themselves: keys, IO manager, metadata, launching."""
