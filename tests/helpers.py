@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,9 @@ import yaml
 
 from impact_assets.config import CONFIG_ENV_VAR, load_config
 from impact_assets.contracts import AllocateResult, LoopReport, MeasurementRecord
-from impact_assets.lib.io_manager import read_stored
+from impact_assets.lib.io_manager import value_store
+from impact_assets.lib.launch import LoopOutcome, loop_run_config, run_in_process
 from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
-from impact_assets.lib.runner import LoopOutcome, launch_loop
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RUN_ONCE = PROJECT_ROOT / "scripts" / "run_once.py"
@@ -64,23 +65,40 @@ def run_loop(
     config = load_config(config_path)
     sync_initiative_partitions(instance, config.initiative_ids)
     tags = {**partition_range_tags(instance), "impact/loop_id": loop_id}
-    return launch_loop(instance, tags=tags)
+    return run_in_process(instance, tags, loop_run_config(config_path))
 
 
 def stored_pilots(instance: dg.DagsterInstance, ids: list[str]) -> dict[str, MeasurementRecord]:
-    return {i: read_stored(instance, "pilot_results", i) for i in ids}
+    return value_store(instance).read_partitions("pilot_results", ids)
 
 
 def stored_scales(instance: dg.DagsterInstance, ids: list[str]) -> dict[str, MeasurementRecord]:
-    return {i: read_stored(instance, "scale_results", i) for i in ids}
+    return value_store(instance).read_partitions("scale_results", ids)
 
 
 def stored_allocation(instance: dg.DagsterInstance) -> AllocateResult:
-    return read_stored(instance, "allocation")
+    return value_store(instance).read("allocation")
 
 
 def stored_report(instance: dg.DagsterInstance) -> LoopReport:
-    return read_stored(instance, "outcome_reports")
+    return value_store(instance).read("outcome_reports")
+
+
+def home_without_run_queue(home: Path) -> Path:
+    """A ``DAGSTER_HOME`` whose instance has no run queue: the CLI runs the loop in-process.
+
+    Tests that register a component in the test process need this: a queued run executes
+    in a worker process, which sees only what the project's code registers.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(
+        "telemetry:\n  enabled: false\n"
+        "run_coordinator:\n"
+        "  module: dagster.core.run_coordinator\n"
+        "  class: DefaultRunCoordinator\n",
+        encoding="utf-8",
+    )
+    return home
 
 
 def run_cli(
@@ -108,6 +126,7 @@ def cli_output_json(
     dagster_home: Path,
     extra_env: Mapping[str, str] | None = None,
     progress: list[str] | None = None,
+    extra_args: list[str] | None = None,
 ) -> bytes:
     """Run ``run_once.py`` on a config with a fixed loop id; the ``--output-json`` bytes.
 
@@ -123,6 +142,7 @@ def cli_output_json(
         "--loop-id",
         loop_id,
         *([] if progress is not None else ["--quiet"]),
+        *(extra_args or []),
         dagster_home=dagster_home,
         extra_env=extra_env,
     )
@@ -130,6 +150,21 @@ def cli_output_json(
     if progress is not None:
         progress.append(completed.stdout)
     return output.read_bytes()
+
+
+@contextlib.contextmanager
+def open_instance(home: Path) -> Iterator[dg.DagsterInstance]:
+    """The Dagster instance in ``home``, as ``DAGSTER_HOME`` opens it (public API only)."""
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
 
 
 def live_required() -> bool:

@@ -14,6 +14,7 @@ import pytest
 from helpers import (
     PROJECT_ROOT,
     cli_output_json,
+    open_instance,
     portfolio,
     run_cli,
     run_loop,
@@ -35,8 +36,8 @@ from impact_assets.defs.sensors import (
 from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.executors import EXECUTOR_ENV_VAR
 from impact_assets.lib.keys import LOOP_ID_TAG, OUTCOME_REPORTS, SCALE_RESULTS
+from impact_assets.lib.launch import impact_loop_job, run_in_process
 from impact_assets.lib.partitions import INITIATIVES
-from impact_assets.lib.runner import impact_loop_job, launch_loop
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -88,10 +89,22 @@ def test_schedule_uses_the_configs_cron_and_falls_back_to_the_default(tmp_path):
     assert schedule.default_status is dg.DefaultScheduleStatus.STOPPED
 
 
-def test_a_tick_requests_one_loop_over_exactly_the_current_initiatives(tmp_path, instance):
+def test_a_tick_changes_nothing_and_waits_for_partitions_to_match_the_config(
+    tmp_path, instance
+):
     instance.add_dynamic_partitions(INITIATIVES, ["removed-initiative", "init-002"])
     config_path = write_config(tmp_path, portfolio())
 
+    pending = tick(instance, config_path)
+
+    assert not pending.run_requests
+    assert "2 to add (init-001, init-003)" in pending.skip_message
+    assert "1 to delete (removed-initiative)" in pending.skip_message
+    assert "initiative_partitions_sensor" in pending.skip_message
+    assert instance.get_dynamic_partitions(INITIATIVES) == ["removed-initiative", "init-002"]
+
+    sync = sense(initiative_partitions_sensor, instance, config_path)
+    apply_partition_requests(instance, sync.dynamic_partitions_requests)
     data = tick(instance, config_path)
 
     assert data.skip_message is None
@@ -120,9 +133,11 @@ def test_an_invalid_config_skips_the_tick_with_the_validation_message(tmp_path, 
 def test_a_scheduled_tick_runs_the_whole_loop(tmp_path, instance, monkeypatch):
     config_path = write_config(tmp_path, portfolio(budget=30000))
     monkeypatch.setenv(CONFIG_ENV_VAR, str(config_path))
+    instance.add_dynamic_partitions(INITIATIVES, ["init-001", "init-002", "init-003"])
     request = tick(instance, config_path).run_requests[0]
+    assert request.run_config["execution"] == {"config": {"in_process": {}}}
 
-    outcome = launch_loop(instance, tags=request.tags)
+    outcome = run_in_process(instance, request.tags, request.run_config)
 
     assert outcome.success, outcome.step_failures
     run = instance.get_run_by_id(outcome.run_id)
@@ -337,30 +352,49 @@ def test_scale_data_sensor_ignores_initiatives_already_scaled(tmp_path, instance
 LOOP_ID = "20260101T000000Z-exec0000"
 
 
+def executor_of_run(home: Path) -> dict:
+    """The ``execution`` section of the run config of the only run on ``home``."""
+    with open_instance(home) as instance:
+        (run,) = instance.get_runs()
+        return run.run_config["execution"]
+
+
 def test_multiprocess_gives_the_same_output_as_in_process(tmp_path):
     config_path = write_config(tmp_path, portfolio())
     documents = {}
     for executor in ("in_process", "multiprocess"):
+        flag = ["--executor", executor]
         stdout: list[str] = []
         home = tmp_path / f"home-{executor}"
         documents[executor] = cli_output_json(
-            config_path, LOOP_ID, home, extra_env={EXECUTOR_ENV_VAR: executor}, progress=stdout
+            config_path, LOOP_ID, home, progress=stdout, extra_args=flag
         )
         for stage in ("[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"):
             assert stage in stdout[0], (executor, stdout[0])
+        assert executor_of_run(home) == {"config": {executor: {}}}
     assert documents["in_process"] == documents["multiprocess"]
     assert json.loads(documents["multiprocess"])["outcome_reports"]
 
 
+def test_the_environment_variable_is_an_alias_of_the_executor_flag(tmp_path):
+    config_path = write_config(tmp_path, portfolio())
+    home = tmp_path / "home"
+    cli_output_json(config_path, LOOP_ID, home, extra_env={EXECUTOR_ENV_VAR: "multiprocess"})
+    assert executor_of_run(home) == {"config": {"multiprocess": {}}}
+
+
 def test_an_unknown_executor_is_named_with_the_choices(tmp_path):
     config_path = write_config(tmp_path, portfolio())
-    completed = run_cli(
-        "--config",
-        str(config_path),
-        dagster_home=tmp_path / "home",
-        extra_env={EXECUTOR_ENV_VAR: "threads"},
-    )
-    assert completed.returncode == 1
-    assert "IMPACT_ENGINE_EXECUTOR='threads'" in completed.stderr
-    assert "in_process, multiprocess" in completed.stderr
-    assert "Traceback" not in completed.stderr
+    for how in ({"extra_env": {EXECUTOR_ENV_VAR: "threads"}}, {"args": ["--executor", "threads"]}):
+        completed = run_cli(
+            "--config",
+            str(config_path),
+            *how.get("args", []),
+            dagster_home=tmp_path / "home",
+            extra_env=how.get("extra_env"),
+        )
+        assert completed.returncode == 2
+        assert "'threads'" in completed.stderr
+        assert "in_process" in completed.stderr and "multiprocess" in completed.stderr
+        assert "Traceback" not in completed.stderr
+        assert not (tmp_path / "home").exists()

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 import pytest
 from helpers import (
+    home_without_run_queue,
     portfolio,
     run_loop,
     stored_allocation,
@@ -123,7 +124,7 @@ def failing_measure():
 
 
 def test_one_failing_initiative_is_isolated(failing_measure, tmp_path, monkeypatch, capsys):
-    home = tmp_path / "home"
+    home = home_without_run_queue(tmp_path / "home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv(CONFIG_ENV_VAR, "")
     config_path = write_config(tmp_path, portfolio(measure={"component": failing_measure}))

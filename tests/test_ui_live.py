@@ -14,6 +14,7 @@ import pytest
 from helpers import PROJECT_ROOT, run_cli, skip_or_fail
 
 from impact_assets.config import load_config
+from impact_assets.lib.instance_settings import ensure_instance_settings
 from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
 from impact_assets.ui.browser import HEADLESS_FLAGS
 from impact_assets.ui.server import DagsterDevServer, PeakMemory
@@ -86,7 +87,7 @@ def server():
         skip_or_fail("dagster-webserver is not installed")
     home = Path(tempfile.mkdtemp(prefix="impact-live-"))
     config_path = CONFIG
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    ensure_instance_settings(home)  # the CLI's settings: the run queue, one loop at a time
     with dg.DagsterInstance.from_config(str(home)) as instance:
         sync_initiative_partitions(instance, load_config(config_path).initiative_ids)
         tags = partition_range_tags(instance)
@@ -155,7 +156,7 @@ def test_assets_are_grouped_owned_and_described(server):
 def test_every_partition_and_asset_carries_its_metadata(server):
     run_id = getattr(server, "loop_run_id", None)
     if run_id is None:
-        pytest.skip("the loop was not launched")
+        pytest.fail("the loop was not launched: see the failure of the test that launches it")
     for name, expected in PARTITION_LABELS.items():
         latest = materializations(server, name, limit=5)
         assert {m["partition"] for m in latest} == set(load_config(CONFIG).initiative_ids)
@@ -249,7 +250,7 @@ def test_the_ui_opens_the_instance_run_once_wrote(tmp_path):
     home = tmp_path / "home"
     completed = run_cli("--config", str(CONFIG), "--quiet", dagster_home=home)
     assert completed.returncode == 0, completed.stderr
-    with DagsterDevServer(home, config_path=CONFIG).start() as dev:
+    with DagsterDevServer(home, config_path=CONFIG) as dev:
         runs = dev.graphql(
             "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }"
         )

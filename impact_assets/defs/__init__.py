@@ -1,4 +1,4 @@
-"""The Dagster definitions, loaded as a folder: assets, checks, jobs, schedules, sensors, resources."""
+"""The Dagster definitions, loaded as a folder: assets, checks, jobs, schedules, sensors."""
 
 import warnings
 

@@ -2,11 +2,14 @@
 
 import dagster as dg
 
-from impact_assets.lib.keys import LOOP_ASSETS
+from impact_assets.lib.executors import execution_config
+from impact_assets.lib.keys import LOOP_ASSETS, LOOP_JOB
 
 impact_loop = dg.define_asset_job(
-    name="impact_loop",
+    name=LOOP_JOB,
     selection=dg.AssetSelection.assets(*LOOP_ASSETS),
+    # The default run config: in-process; the launchpad or the CLI may pick multiprocess.
+    config=execution_config("in_process"),
     description=(
         "Pilot MEASURE -> EVALUATE -> ALLOCATE -> scale MEASURE -> outcome reports, over every "
         "initiative in the config, in one run."

@@ -10,11 +10,11 @@ from impact_assets.config.loader import read_yaml
 from impact_assets.config.models import DEFAULT_SCHEDULE
 from impact_assets.defs.jobs import impact_loop
 from impact_assets.lib.config_resource import ImpactConfigResource
-from impact_assets.lib.keys import LOOP_ID_TAG
-from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.lib.executors import execution_config, executor_from_env
+from impact_assets.lib.keys import LOOP_ID_TAG, LOOP_SCHEDULE, PARTITION_SYNC_SENSOR
+from impact_assets.lib.partitions import INITIATIVES, partition_range_tags, plan_partition_sync
 from impact_assets.loop.ids import new_loop_id
 
-LOOP_SCHEDULE = "impact_loop_schedule"
 SCHEDULE_TIMEZONE = "UTC"
 
 
@@ -38,19 +38,29 @@ def loop_tick(
 ) -> dg.RunRequest | dg.SkipReason:
     """One ``impact_loop`` run over the config's current initiatives, or why not.
 
-    The partitions are synced first, so the run's range covers exactly the
-    config's initiatives even when the partition-sync sensor is off.
+    The tick changes nothing: it reads the config and the ``initiatives``
+    partitions, which ``initiative_partitions_sensor`` (running by default) and
+    the CLI keep equal to the config. While they differ, the tick is skipped
+    with the difference, so a run never covers a stale set of initiatives.
     """
     try:
         config = impact_config.load()
-    except ConfigError as error:
+        executor = executor_from_env()
+    except (ConfigError, ValueError) as error:
         return dg.SkipReason(f"the loop did not run: {error}")
-    sync = sync_initiative_partitions(context.instance, config.initiative_ids)
-    if sync.changed:
-        context.log.info(sync.describe())
+    plan = plan_partition_sync(
+        context.instance.get_dynamic_partitions(INITIATIVES), config.initiative_ids
+    )
+    if plan.changed:
+        return dg.SkipReason(
+            f"the loop did not run: {plan.describe_pending()}. {PARTITION_SYNC_SENSOR} "
+            "(running by default) applies the difference within a minute; so does "
+            "scripts/run_once.py"
+        )
     started = context.scheduled_execution_time or datetime.now(timezone.utc)
     return dg.RunRequest(
         run_key=f"impact_loop@{started.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}",
+        run_config=execution_config(executor),
         tags={**partition_range_tags(context.instance), LOOP_ID_TAG: new_loop_id(started)},
     )
 

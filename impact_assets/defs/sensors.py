@@ -12,16 +12,20 @@ from impact_assets.config import ConfigError, PortfolioConfig
 from impact_assets.contracts import AllocateResult, MeasurementRecord, RecordStatus
 from impact_assets.defs.jobs import impact_loop
 from impact_assets.lib.config_resource import ImpactConfigResource
-from impact_assets.lib.io_manager import read_stored
-from impact_assets.lib.keys import LOOP_ID_TAG, OUTCOME_REPORTS, SCALE_RESULTS
+from impact_assets.lib.io_manager import RecordIOManager, value_store
+from impact_assets.lib.keys import (
+    LOOP_ID_TAG,
+    OUTCOME_REPORTS,
+    PARTITION_SYNC_SENSOR,
+    SCALE_DATA_SENSOR,
+    SCALE_RESULTS,
+)
 from impact_assets.lib.partitions import (
     INITIATIVES,
     initiatives_partitions,
     plan_partition_sync,
 )
 
-PARTITION_SYNC_SENSOR = "initiative_partitions_sensor"
-SCALE_DATA_SENSOR = "scale_data_sensor"
 TRIGGER_TAG = "impact/trigger"
 SCALE_DATA_TRIGGER = "scale_data"
 _UNFINISHED = [
@@ -34,8 +38,9 @@ _UNFINISHED = [
 
 @dg.sensor(
     name=PARTITION_SYNC_SENSOR,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.STOPPED,
+    minimum_interval_seconds=30,
+    # on by default: the schedule relies on it, as it changes nothing itself
+    default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Keeps the `initiatives` partitions equal to the config's initiative ids: adds new "
         "ones, deletes removed ones (their history stays in the event log)."
@@ -82,10 +87,10 @@ def file_version(path: Path) -> str | None:
     return f"{stat.st_mtime_ns}-{stat.st_size}" if path.is_file() else None
 
 
-def _stored(instance: dg.DagsterInstance, asset: str, partition_key: str | None = None):
+def _stored(store: RecordIOManager, asset: str, partition_key: str | None = None):
     try:
-        return read_stored(instance, asset, partition_key)
-    except (OSError, ValueError):
+        return store.read_or_none(asset, partition_key)
+    except (OSError, ValueError):  # unreadable: treat as absent, the next tick looks again
         return None
 
 
@@ -97,7 +102,8 @@ def scale_data_arrivals(
     Only initiatives with a ``scale_data`` file in the config qualify; ``scaled``
     (and every other status) never does.
     """
-    allocation = _stored(instance, "allocation")
+    store = value_store(instance)
+    allocation = _stored(store, "allocation")
     if not isinstance(allocation, AllocateResult):
         return []
     selected = set(allocation.selected_initiatives)
@@ -105,7 +111,7 @@ def scale_data_arrivals(
     for initiative in config.initiatives:
         if initiative.scale_data is None or initiative.initiative_id not in selected:
             continue
-        record = _stored(instance, "scale_results", initiative.initiative_id)
+        record = _stored(store, "scale_results", initiative.initiative_id)
         if (
             not isinstance(record, MeasurementRecord)
             or record.status is not RecordStatus.AWAITING_DATA

@@ -1,14 +1,19 @@
-"""Storage of asset values: one JSON file per asset partition, written atomically.
+"""Storage of asset values: one JSON file per asset partition, on any fsspec filesystem.
 
 Dagster's filesystem IO manager refuses an output that covers several
 partitions (a single-run backfill); this one takes a partitioned asset's value
-as a dict ``{partition_key: record}`` and stores each record in its own file.
+as a dict ``{partition_key: record}`` and stores each record in its own file,
+``<base>/<asset>/<partition>.json`` (``<base>/<asset>.json`` when unpartitioned).
+The base is a ``UPath``: a local folder, ``memory://...`` or an object store URL
+such as ``s3://bucket/prefix``. Runs, the CLI, sensors and notebooks all read
+values through this class (:func:`value_store` outside a run).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,7 @@ from upath import UPath
 from impact_assets.contracts.codec import decode, encode
 
 STORAGE_FOLDER = "impact_engine"
+LOCAL_PROTOCOLS = ("", "file", "local")
 
 
 def write_atomically(path: Path, text: str, *, sync: bool = True) -> None:
@@ -39,70 +45,160 @@ def write_atomically(path: Path, text: str, *, sync: bool = True) -> None:
         raise
 
 
+def _asset_key(asset: dg.AssetKey | str) -> dg.AssetKey:
+    return asset if isinstance(asset, dg.AssetKey) else dg.AssetKey(asset)
+
+
+class MissingValueError(LookupError):
+    """Values a reader asked for were never stored (or were deleted)."""
+
+    def __init__(self, asset: dg.AssetKey, partition_keys: list[str] | None, where: UPath):
+        self.asset = asset
+        self.partition_keys = partition_keys or []
+        name = asset.to_user_string()
+        if partition_keys:
+            shown = ", ".join(partition_keys[:10])
+            more = f" and {len(partition_keys) - 10} more" if len(partition_keys) > 10 else ""
+            message = (
+                f"{name}: no stored value for {len(partition_keys)} partition(s): "
+                f"{shown}{more} (looked under {where})"
+            )
+        else:
+            message = f"{name}: no stored value (looked for {where})"
+        super().__init__(message)
+
+
 class RecordIOManager(dg.UPathIOManager):
     """Stores contract objects as JSON under ``<base>/<asset>/<partition>.json``."""
 
     extension = ".json"
 
+    def __init__(self, base_path: UPath):
+        super().__init__(base_path=base_path)
+        self.root = base_path
+
+    # --- paths -------------------------------------------------------------
+
+    def value_path(self, asset: dg.AssetKey | str, partition_key: str | None = None) -> UPath:
+        """Where the value of ``asset`` (one partition of it, if given) is stored."""
+        folder = self.root.joinpath(*_asset_key(asset).path)
+        if partition_key is None:
+            return folder.with_suffix(self.extension)
+        return folder / f"{partition_key}{self.extension}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.root.protocol in LOCAL_PROTOCOLS
+
+    # --- reading and writing, by asset key (also used outside runs) ---------
+
+    def write(self, asset: dg.AssetKey | str, value: Any, partition_key: str | None = None) -> None:
+        path = self.value_path(asset, partition_key)
+        text = encode(value)
+        if self.is_local:
+            # No fsync per partition (thousands per run): a value lost to a power cut is
+            # recomputed by the next loop, and the rename means no reader sees half a file.
+            write_atomically(Path(path.path), text, sync=False)
+        else:  # object stores publish a whole object when the write closes
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+
+    def read(self, asset: dg.AssetKey | str, partition_key: str | None = None) -> Any:
+        """The stored value; raises :class:`MissingValueError` when there is none."""
+        path = self.value_path(asset, partition_key)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            keys = None if partition_key is None else [partition_key]
+            raise MissingValueError(_asset_key(asset), keys, path) from None
+        return decode(text)
+
+    def read_or_none(self, asset: dg.AssetKey | str, partition_key: str | None = None) -> Any:
+        try:
+            return self.read(asset, partition_key)
+        except MissingValueError:
+            return None
+
+    def read_partitions(
+        self, asset: dg.AssetKey | str, partition_keys: Iterable[str], *, require_all: bool = True
+    ) -> dict[str, Any]:
+        """``{partition_key: value}``; a missing partition raises, or is left out."""
+        values: dict[str, Any] = {}
+        missing: list[str] = []
+        for partition_key in partition_keys:
+            try:
+                values[partition_key] = self.read(asset, partition_key)
+            except MissingValueError:
+                missing.append(partition_key)
+        if missing and require_all:
+            raise MissingValueError(_asset_key(asset), missing, self.value_path(asset))
+        return values
+
+    # --- Dagster's interface ----------------------------------------------------
+
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        # No fsync per partition (thousands per run): a value lost to a power cut is recomputed
-        # by the next loop, and the rename still means a reader never sees half a file.
-        write_atomically(Path(str(path)), encode(obj), sync=False)
+        self.write(context.asset_key, obj)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
-        return decode(Path(str(path)).read_text(encoding="utf-8"))
+        return self.read(context.asset_key)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if not context.has_asset_partitions:
-            super().handle_output(context, obj)
+            self.write(context.asset_key, obj)
             return
-        paths = self._get_paths_for_partitions(context)
-        if not isinstance(obj, dict) or set(obj) != set(paths):
+        keys = list(context.asset_partition_keys)
+        if not isinstance(obj, Mapping) or set(obj) != set(keys):
             raise TypeError(
                 f"{context.asset_key.to_user_string()} must return a dict with one record per "
-                f"partition in the run ({len(paths)}); got {type(obj).__name__}"
+                f"partition in the run ({len(keys)}); got {type(obj).__name__}"
             )
-        for partition_key, path in paths.items():
-            self.dump_to_path(context, obj[partition_key], path)
-        context.add_output_metadata({"partitions_written": len(paths)})
+        for partition_key in keys:
+            self.write(context.asset_key, obj[partition_key], partition_key)
+        context.add_output_metadata({"partitions_written": len(keys)})
 
-    def load_partitions(self, context: dg.InputContext) -> dict[str, Any]:
-        """Every requested partition that exists; a missing one is left out, not an error.
-
-        The downstream stages list what is missing rather than fail on it.
-        """
-        loaded: dict[str, Any] = {}
-        missing: list[str] = []
-        for partition_key, path in self._get_paths_for_partitions(context).items():
-            try:
-                loaded[partition_key] = self.load_from_path(context, path)
-            except FileNotFoundError:
-                missing.append(partition_key)
-        if missing:
-            context.log.warning(
-                f"{len(missing)} partition(s) of {context.asset_key.to_user_string()} have no "
-                f"stored value yet: {', '.join(missing[:10])}"
-            )
-        return loaded
+    def load_input(self, context: dg.InputContext) -> Any:
+        """The upstream value the step needs; a value that was never stored fails the step."""
+        asset = context.asset_key
+        try:
+            if context.has_asset_partitions:
+                return self.read_partitions(asset, context.asset_partition_keys)
+            return self.read(asset)
+        except MissingValueError as missing:
+            raise dg.Failure(
+                description=f"cannot read the input {asset.to_user_string()}: {missing}",
+                metadata={"asset": asset.to_user_string(), "missing": len(missing.partition_keys)},
+                allow_retries=False,
+            ) from None
 
 
-def storage_root(instance: dg.DagsterInstance) -> Path:
-    """Where asset values live: a folder under the instance's storage directory."""
-    return Path(instance.storage_directory()) / STORAGE_FOLDER
+def storage_root(instance: dg.DagsterInstance) -> UPath:
+    """Where asset values live by default: a folder under the instance's storage directory."""
+    return UPath(instance.storage_directory()) / STORAGE_FOLDER
 
 
 class RecordIOManagerFactory(dg.ConfigurableIOManagerFactory):
-    """The :class:`RecordIOManager` under the instance's storage directory (or ``base_dir``)."""
+    """The :class:`RecordIOManager` under ``base_dir`` (a path or fsspec URL).
+
+    Without ``base_dir``: ``<instance storage directory>/impact_engine``.
+    """
 
     base_dir: str | None = None
 
     def create_io_manager(self, context: dg.InitResourceContext) -> RecordIOManager:
-        base = Path(self.base_dir) if self.base_dir else storage_root(context.instance)
-        return RecordIOManager(base_path=UPath(base))
+        base = UPath(self.base_dir) if self.base_dir else storage_root(context.instance)
+        return RecordIOManager(base_path=base)
 
 
-def read_stored(instance: dg.DagsterInstance, asset: str, partition_key: str | None = None) -> Any:
-    """Read one stored value back (the CLI's ``--output-json``, tests, notebooks)."""
-    folder = storage_root(instance) / asset
-    path = folder / f"{partition_key}.json" if partition_key else folder.with_suffix(".json")
-    return decode(path.read_text(encoding="utf-8"))
+def value_store(
+    instance: dg.DagsterInstance, definitions: dg.Definitions | None = None
+) -> RecordIOManager:
+    """The IO manager the Definitions configure, to read values outside a run.
+
+    The CLI, the Python API and the sensors read through it, so a ``base_dir``
+    configured on the Definitions' ``io_manager`` applies to them as to runs.
+    """
+    if definitions is None:
+        from impact_assets.definitions import defs as definitions
+    factory = definitions.resources["io_manager"]
+    with dg.build_init_resource_context(instance=instance) as init_context:
+        return factory.create_io_manager(init_context)

@@ -34,6 +34,16 @@ class PartitionSync:
         return "initiative partitions " + "; ".join(parts)
 
 
+    def describe_pending(self) -> str:
+        """The difference still to apply, for a message while the partitions lag the config."""
+        parts = []
+        if self.added:
+            parts.append(f"{len(self.added)} to add ({', '.join(self.added[:5])})")
+        if self.removed:
+            parts.append(f"{len(self.removed)} to delete ({', '.join(self.removed[:5])})")
+        return "the initiative partitions differ from the config: " + "; ".join(parts)
+
+
 def plan_partition_sync(existing: Sequence[str], wanted: Sequence[str]) -> PartitionSync:
     """The additions and deletions that make ``existing`` equal to ``wanted``."""
     existing_set, wanted_set = set(existing), set(wanted)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from impact_assets.config import CONFIG_ENV_VAR, PROJECT_ROOT
+from impact_assets.lib.instance_settings import ensure_instance_settings
 
 LOCALHOST = "127.0.0.1"
 LOOP_JOB = {
@@ -74,10 +75,11 @@ class DagsterDevServer:
         return f"http://{LOCALHOST}:{self.port}"
 
     def start(self, timeout: float = 180) -> DagsterDevServer:
-        self.dagster_home.mkdir(parents=True, exist_ok=True)
-        settings = self.dagster_home / "dagster.yaml"
-        if not settings.exists():
-            settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        """Start the server and wait until it answers; a server already started is kept."""
+        if self.process is not None and self.process.poll() is None:
+            return self
+        # a new home gets the CLI's settings: the run queue that runs one loop at a time
+        ensure_instance_settings(self.dagster_home)
         env = {**os.environ, "DAGSTER_HOME": str(self.dagster_home)}
         if self.config_path is not None:
             env[CONFIG_ENV_VAR] = str(self.config_path)

@@ -4,7 +4,7 @@ import dagster as dg
 
 from impact_assets.contracts import EvaluationRecord, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
-from impact_assets.lib.keys import EVALUATIONS, OWNERS, PILOT_RESULTS
+from impact_assets.lib.keys import EVALUATIONS, LOOP_POOL, OWNERS, PILOT_RESULTS
 from impact_assets.lib.loop_context import count_statuses, run_loop_id
 from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
@@ -24,6 +24,7 @@ from impact_assets.loop.stages import evaluate_pilots, measure_pilots
     group_name="pilot",
     kinds={"python"},
     owners=OWNERS,
+    pool=LOOP_POOL,
     metadata={COLUMN_SCHEMA: MEASUREMENT_SCHEMA},
 )
 def pilot_results(
@@ -54,6 +55,7 @@ def pilot_results(
     group_name="pilot",
     kinds={"python"},
     owners=OWNERS,
+    pool=LOOP_POOL,
     metadata={COLUMN_SCHEMA: EVALUATION_SCHEMA},
 )
 def evaluations(

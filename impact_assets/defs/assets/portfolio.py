@@ -4,7 +4,7 @@ import dagster as dg
 
 from impact_assets.contracts import AllocateResult, EvaluationRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
-from impact_assets.lib.keys import ALLOCATION, EVALUATIONS, OWNERS
+from impact_assets.lib.keys import ALLOCATION, EVALUATIONS, LOOP_POOL, OWNERS
 from impact_assets.lib.loop_context import run_loop_id
 from impact_assets.lib.metadata import (
     ALLOCATION_SCHEMA,
@@ -20,6 +20,7 @@ from impact_assets.loop.stages import allocate_portfolio
     group_name="portfolio",
     kinds={"python"},
     owners=OWNERS,
+    pool=LOOP_POOL,
     metadata={COLUMN_SCHEMA: ALLOCATION_SCHEMA},
 )
 def allocation(

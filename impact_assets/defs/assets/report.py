@@ -12,6 +12,7 @@ from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.keys import (
     ALLOCATION,
     EVALUATIONS,
+    LOOP_POOL,
     OUTCOME_REPORTS,
     OWNERS,
     PILOT_RESULTS,
@@ -32,6 +33,7 @@ from impact_assets.loop.report import build_loop_report
     group_name="report",
     kinds={"python", "matplotlib"},
     owners=OWNERS,
+    pool=LOOP_POOL,
     metadata={COLUMN_SCHEMA: REPORT_SCHEMA},
 )
 def outcome_reports(

@@ -4,7 +4,7 @@ import dagster as dg
 
 from impact_assets.contracts import AllocateResult, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
-from impact_assets.lib.keys import ALLOCATION, OWNERS, SCALE_RESULTS
+from impact_assets.lib.keys import ALLOCATION, LOOP_POOL, OWNERS, SCALE_RESULTS
 from impact_assets.lib.loop_context import count_statuses, run_loop_id
 from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
@@ -24,6 +24,7 @@ from impact_assets.loop.stages import measure_at_scale
     group_name="scale",
     kinds={"python"},
     owners=OWNERS,
+    pool=LOOP_POOL,
     metadata={COLUMN_SCHEMA: MEASUREMENT_SCHEMA},
 )
 def scale_results(

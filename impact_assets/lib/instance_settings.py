@@ -1,0 +1,59 @@
+"""The ``dagster.yaml`` of a new local instance: a run queue that runs one loop at a time.
+
+Dagster's own SQLite storage in the folder; runs go through the queue
+(``QueuedRunCoordinator``), and concurrency pools are counted per run with a
+limit of 1, so no two runs that touch a loop asset (every loop asset is in the
+``impact_loop`` pool) are in progress at once, whoever launched them: the CLI,
+the UI, the schedule or a sensor. No usage statistics are sent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from impact_assets.lib.keys import LOOP_POOL
+
+# How often the daemon looks at the queue; Dagster's default (5 s) would add seconds
+# to every loop the CLI launches.
+DEQUEUE_INTERVAL_SECONDS = 1
+
+
+def run_queue_settings() -> str:
+    """The run-queue and pool settings, shared by every profile's ``dagster.yaml``."""
+    return (
+        "run_coordinator:\n"
+        "  module: dagster.core.run_coordinator\n"
+        "  class: QueuedRunCoordinator\n"
+        "  config:\n"
+        f"    dequeue_interval_seconds: {DEQUEUE_INTERVAL_SECONDS}\n"
+        "concurrency:\n"
+        "  pools:\n"
+        f"    # every loop asset is in the `{LOOP_POOL}` pool: one loop run in progress at a time\n"
+        "    granularity: run\n"
+        "    default_limit: 1\n"
+        "run_monitoring:\n"
+        "  enabled: true\n"
+        "  start_timeout_seconds: 300\n"
+    )
+
+
+def local_instance_settings() -> str:
+    """``dagster.yaml`` for a new local (SQLite) instance."""
+    return (
+        "# Impact Engine's local instance: Dagster's SQLite storage in this folder, a run\n"
+        "# queue that runs one loop at a time, no usage statistics.\n"
+        "telemetry:\n"
+        "  enabled: false\n" + run_queue_settings()
+    )
+
+
+def ensure_instance_settings(home: Path) -> Path:
+    """Write ``home/dagster.yaml`` unless the instance already has one; return its path."""
+    from impact_assets.lib.io_manager import write_atomically
+
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        # atomically: another loop starting now may be reading it
+        write_atomically(settings, local_instance_settings())
+    return settings

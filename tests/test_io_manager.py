@@ -1,0 +1,85 @@
+"""Asset values through one IO manager: any fsspec filesystem, and no silent gaps."""
+
+from __future__ import annotations
+
+import uuid
+
+import dagster as dg
+from helpers import portfolio, write_config
+from upath import UPath
+
+from impact_assets.contracts import AllocateResult, LoopReport, MeasurementRecord
+from impact_assets.lib.io_manager import (
+    STORAGE_FOLDER,
+    MissingValueError,
+    RecordIOManager,
+    value_store,
+)
+from impact_assets.lib.keys import ALLOCATION, EVALUATIONS, LOOP_ID_TAG
+from impact_assets.lib.launch import impact_loop_job, loop_run_config
+from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
+
+IDS = ["init-001", "init-002", "init-003"]
+LOOP_ID = "20260101T000000Z-iomanag0"
+
+
+def loop_tags(instance: dg.DagsterInstance) -> dict[str, str]:
+    sync_initiative_partitions(instance, IDS)
+    return {**partition_range_tags(instance), LOOP_ID_TAG: LOOP_ID}
+
+
+def test_the_loop_runs_with_its_values_on_a_non_local_filesystem(tmp_path, instance):
+    config_path = write_config(tmp_path, portfolio(budget=30000))
+    base = f"memory://impact-{uuid.uuid4().hex}"
+    run_config = loop_run_config(config_path)
+    run_config["resources"]["io_manager"] = {"config": {"base_dir": base}}
+
+    result = impact_loop_job().execute_in_process(
+        instance=instance, tags=loop_tags(instance), run_config=run_config
+    )
+
+    assert result.success
+    store = RecordIOManager(UPath(base))
+    assert store.value_path(ALLOCATION).protocol == "memory"
+    allocation = store.read(ALLOCATION)
+    assert isinstance(allocation, AllocateResult) and allocation.loop_id == LOOP_ID
+    pilots = store.read_partitions("pilot_results", IDS)
+    assert all(isinstance(record, MeasurementRecord) for record in pilots.values())
+    assert isinstance(store.read("outcome_reports"), LoopReport)
+    # nothing went to the instance's local folder
+    local = UPath(instance.storage_directory()) / STORAGE_FOLDER
+    assert not local.exists() or not any(local.rglob("*.json"))
+
+
+def test_a_value_a_step_needs_and_cannot_find_fails_the_step_naming_it(tmp_path, instance):
+    config_path = write_config(tmp_path, portfolio())
+    tags = loop_tags(instance)
+    store = value_store(instance)
+    for initiative_id in IDS[:1]:  # only the first initiative was ever evaluated
+        evaluated = impact_loop_job().execute_in_process(
+            instance=instance,
+            tags={**tags, "dagster/asset_partition_range_end": initiative_id},
+            run_config=loop_run_config(config_path),
+            asset_selection=[dg.AssetKey("pilot_results"), EVALUATIONS],
+        )
+        assert evaluated.success
+
+    result = impact_loop_job().execute_in_process(
+        instance=instance,
+        tags=tags,
+        run_config=loop_run_config(config_path),
+        asset_selection=[ALLOCATION],
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    message = failure.event_specific_data.error.message
+    assert "evaluations" in message and "init-002, init-003" in message
+    assert "2 partition(s)" in message
+    try:
+        store.read(ALLOCATION)
+    except MissingValueError as missing:
+        assert "allocation" in str(missing)
+    else:
+        raise AssertionError("an allocation was stored from incomplete evaluations")
