@@ -1,4 +1,4 @@
-"""The Dagster definitions, loaded as a folder: assets, checks, jobs, schedules, sensors, resources."""
+"""Dagster definitions, loaded as a folder: assets, checks, jobs, schedules, sensors, resources."""
 
 import warnings
 
