@@ -73,14 +73,14 @@ def take_screenshots(server: DagsterDevServer, chromium: str, out: Path) -> list
             "/assets/allocation?view=events",
             page_shows("candidates", "V*_best"),
             width=1700,
-            height=1250,
+            height=1450,
         )
         capture(
             "outcome_reports.png",
             "/assets/outcome_reports?view=events",
             page_shows("predicted_vs_actual", "mean absolute prediction error"),
             width=1700,
-            height=1150,
+            height=1300,
         )
         browser.send(
             "Emulation.setDeviceMetricsOverride",

@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from impact_assets.components.registry import unregister_component
+from impact_assets.components import unregister_component
 from impact_assets.config import CONFIG_ENV_VAR, PortfolioConfig
 from impact_assets.contracts import RecordStatus
 

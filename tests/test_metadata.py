@@ -107,9 +107,16 @@ def loop_report(reports: list[OutcomeReport], **summary_overrides) -> LoopReport
     return LoopReport(loop_id=LOOP, reports=reports, summary=PortfolioSummary(**summary))
 
 
-def table_rows(markdown: str) -> int:
-    """Data rows of a markdown table (every line but the header and the rule)."""
-    return len(markdown.splitlines()) - 2
+def table_rows(table: dg.TableMetadataValue) -> int:
+    """Records of a Dagster table (each record's fields are the schema's columns)."""
+    assert isinstance(table, dg.TableMetadataValue), type(table)
+    columns = {column.name for column in table.schema.columns}
+    assert all(set(record.data) == columns for record in table.records), columns
+    return len(table.records)
+
+
+def column_names(table: dg.TableMetadataValue) -> list[str]:
+    return [column.name for column in table.schema.columns]
 
 
 def decode_png(png: bytes):
@@ -197,6 +204,12 @@ def test_allocation_rows_say_why_each_candidate_was_or_was_not_selected():
     metadata = allocation_metadata(result, evaluations)
     assert metadata["row_count"] == 4 and metadata["budget_left"] == 40.0
     assert table_rows(metadata["candidates"].value) == 4
+    assert column_names(metadata["candidates"]) == list(ALLOCATION_COLUMNS)
+    records = {r.data["initiative_id"]: r.data for r in metadata["candidates"].records}
+    assert records["chosen"]["selected"] is True and records["chosen"]["why"] == "selected"
+    assert records["too-dear"]["selected"] is False
+    assert column_names(metadata["scenarios"]) == ["scenario", "V*", "portfolio_value", "regret"]
+    assert [r.data["scenario"] for r in metadata["scenarios"].records] == ["best", "med", "worst"]
     assert {"V*_best", "V*_med", "V*_worst", "regret_best", "regret_med", "regret_worst"} <= set(
         metadata
     )
@@ -222,6 +235,36 @@ def test_report_and_summary_tables_have_a_row_per_report():
     measures = {r["measure"]: r["value"] for r in summary_rows(report.summary)}
     assert measures["mean absolute prediction error"] == 1.5
     assert measures["no oracle comparison because"].startswith("the true effect is unknown")
+
+
+def test_tables_show_rounded_numbers_and_the_values_keep_full_precision():
+    evaluations = {"a": evaluation("a", 1234.5678, 0.123456789), "b": evaluation("b", 10.0, 5.0)}
+    result = AllocateResult(
+        selected_initiatives=["a"],
+        predicted_returns={"a": 0.123456789},
+        budget_allocated={"a": 1234.5678},
+        budget=2000.0,
+        rule="bayesian",
+        status=AllocationStatus.OPTIMAL,
+        objective=0.1,
+        scenarios={j: {"weight": 1 / 3, "portfolio_value": 0.1} for j in ("best", "med", "worst")},
+        loop_id=LOOP,
+    )
+    metadata = allocation_metadata(result, evaluations)
+    record = metadata["candidates"].records[0].data
+    assert record["cost"] == 1235.0 and record["R_med"] == 0.1235 and record["R_worst"] == 0.06173
+    assert metadata["budget_used"] == 1234.5678  # the value itself is not rounded
+    assert column_names(metadata["scenarios"]) == ["scenario", "weight", "portfolio_value"]
+    assert metadata["scenarios"].records[0].data["weight"] == 0.3333
+
+    report = loop_report([outcome("a", 10.123456, 12.0, None)], avg_abs_prediction_error=1.23456)
+    tables = report_metadata(report, evaluations, load_config(CONFIG))
+    assert column_names(tables["reports"]) == list(REPORT_COLUMNS)
+    assert tables["reports"].records[0].data["predicted_return"] == 10.12
+    assert tables["reports"].records[0].data["true_effect"] is None
+    summary = {r.data["measure"]: r.data["value"] for r in tables["summary"].records}
+    assert summary["mean absolute prediction error"] == 1.235
+    assert summary["realised / oracle"] == "90%"
 
 
 def test_diagnostics_summary_lists_each_pass_or_fail():
@@ -296,6 +339,7 @@ def test_allocation_and_reports_metadata_on_materialize(materialised):
     } <= set(allocation)  # fmt: skip
     assert allocation["status"].value == "optimal"
     assert table_rows(allocation["candidates"].value) == 5  # one row per candidate
+    assert table_rows(allocation["scenarios"].value) == 3  # best, med, worst
 
     reports = latest_metadata(materialised, "outcome_reports")
     assert {
@@ -303,6 +347,7 @@ def test_allocation_and_reports_metadata_on_materialize(materialised):
         "pilot_ci_coverage_truth", "realised_value", "oracle_value", "oracle_ratio",
     } <= set(reports)  # fmt: skip
     assert table_rows(reports["reports"].value) == reports["row_count"].value == 3
+    assert reports["summary"].records[0].data == {"measure": "rule", "value": "minimax_regret"}
     assert reports["oracle_value"].value is not None  # simulated data: the truth is known
     (uri,) = re.findall(r"base64,([A-Za-z0-9+/=]+)\)", reports["predicted_vs_actual"].value)
     decode_png(base64.b64decode(uri))

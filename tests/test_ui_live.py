@@ -16,6 +16,7 @@ from helpers import PROJECT_ROOT, run_cli, skip_or_fail
 from impact_assets.config import load_config
 from impact_assets.lib.instance_settings import ensure_instance_settings
 from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.loop.tables import ALLOCATION_COLUMNS, REPORT_COLUMNS
 from impact_assets.ui.browser import HEADLESS_FLAGS
 from impact_assets.ui.server import DagsterDevServer, PeakMemory
 
@@ -49,7 +50,9 @@ ASSET_NODES = """
 LATEST_METADATA = """
 query($key: AssetKeyInput!, $limit: Int!) { assetOrError(assetKey: $key) { ... on Asset {
   assetMaterializations(limit: $limit) { runId partition metadataEntries {
-    label ... on MarkdownMetadataEntry { mdStr } } }
+    label
+    ... on MarkdownMetadataEntry { mdStr }
+    ... on TableMetadataEntry { table { records schema { columns { name } } } } } }
 } } }
 """
 GROUPS = {
@@ -177,9 +180,13 @@ def test_every_partition_and_asset_carries_its_metadata(server):
     chart = next(e for e in report["metadataEntries"] if e["label"] == "predicted_vs_actual")
     assert chart["mdStr"].startswith("![")
     assert "(data:image/png;base64,iVBORw0KGgo" in chart["mdStr"]  # a PNG's signature
+    reports = next(e for e in report["metadataEntries"] if e["label"] == "reports")
+    assert [c["name"] for c in reports["table"]["schema"]["columns"]] == list(REPORT_COLUMNS)
     (allocation,) = materializations(server, "allocation")
     candidates = next(e for e in allocation["metadataEntries"] if e["label"] == "candidates")
-    assert len(candidates["mdStr"].splitlines()) == 2 + 5  # header, rule, one per candidate
+    columns = [c["name"] for c in candidates["table"]["schema"]["columns"]]
+    assert columns == list(ALLOCATION_COLUMNS)
+    assert len(candidates["table"]["records"]) == 5  # one record per candidate
 
 
 def test_materialize_all_as_an_asset_backfill(server):

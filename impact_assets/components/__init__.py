@@ -5,7 +5,7 @@ from impact_assets.components.base import (
     PipelineComponent,
     TransientComponentError,
 )
-from impact_assets.components.registry import (
+from impact_assets.registry import (
     component_class,
     component_names,
     create_component,

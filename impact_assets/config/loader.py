@@ -18,6 +18,7 @@ from impact_assets.config.models import (
     SimulatedData,
     raw_cross_field_problems,
 )
+from impact_assets.registry import STAGES, preflight_checks
 
 CONFIG_ENV_VAR = "IMPACT_ENGINE_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -43,16 +44,20 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
 
 
-def _statistical_data_preflight(config: PortfolioConfig) -> list[str]:
-    """Data files and columns the statistical MEASURE will read (imported lazily)."""
-    from impact_assets.components.measure.data import preflight
-
-    return preflight(config)
+def _component_preflight(config: PortfolioConfig) -> list[str]:
+    """What the chosen components check before they run (the statistical MEASURE: data
+    files and columns), found through the registry so validating imports no component."""
+    return [
+        problem
+        for stage in STAGES
+        for check in preflight_checks(stage, getattr(config, stage).component)
+        for problem in check(config)
+    ]
 
 
 # Extra checks run after the schema validates (e.g. that data files and columns
 # exist). Each takes the config and returns problem lines.
-PREFLIGHT_CHECKS: list[Callable[[PortfolioConfig], list[str]]] = [_statistical_data_preflight]
+PREFLIGHT_CHECKS: list[Callable[[PortfolioConfig], list[str]]] = [_component_preflight]
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):

@@ -21,8 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from impact_assets.components.registry import component_names
 from impact_assets.contracts.types import Method
+from impact_assets.registry import component_names
 
 INITIATIVE_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 DEFAULT_SCHEDULE = "0 6 * * 1"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -20,13 +20,16 @@ from impact_assets.loop.tables import (
     EVALUATION_COLUMNS,
     MEASUREMENT_COLUMNS,
     REPORT_COLUMNS,
+    SCENARIO_COLUMNS,
+    SUMMARY_COLUMNS,
     allocation_rows,
-    markdown_table,
     report_rows,
+    rounded,
     scenario_rows,
     summary_rows,
 )
 
+# Dagster's table metadata keys (its docs name them; 1.13 exports no TableMetadataSet).
 COLUMN_SCHEMA = "dagster/column_schema"
 ROW_COUNT = "dagster/row_count"
 
@@ -38,6 +41,17 @@ def column_schema(columns: Mapping[str, tuple[str, str]]) -> dg.TableSchema:
             dg.TableColumn(name=name, type=kind, description=meaning)
             for name, (kind, meaning) in columns.items()
         ]
+    )
+
+
+def table(
+    rows: Sequence[Mapping[str, Any]], columns: Mapping[str, tuple[str, str]]
+) -> dg.TableMetadataValue:
+    """``rows`` as a Dagster table, numbers rounded for reading, under the columns they fill."""
+    shown = [name for name in columns if not rows or any(name in row for row in rows)]
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({name: rounded(row.get(name)) for name in shown}) for row in rows],
+        schema=column_schema({name: columns[name] for name in shown}),
     )
 
 
@@ -154,10 +168,10 @@ def allocation_metadata(
         "excluded_count": len(result.excluded),
         "row_count": len(rows),
         ROW_COUNT: len(rows),
-        "candidates": dg.MetadataValue.md(markdown_table(rows)),
+        "candidates": table(rows, ALLOCATION_COLUMNS),
     }
     if result.scenarios:
-        metadata["scenarios"] = dg.MetadataValue.md(markdown_table(scenario_rows(result)))
+        metadata["scenarios"] = table(scenario_rows(result), SCENARIO_COLUMNS)
         for scenario, detail in result.scenarios.items():
             if "v_star" in detail:
                 metadata[f"V*_{scenario}"] = float(detail["v_star"])
@@ -182,8 +196,8 @@ def report_metadata(
         "row_count": len(report.reports),
         ROW_COUNT: len(report.reports),
         "predicted_vs_actual": dg.MetadataValue.md(png_markdown(png)),
-        "summary": dg.MetadataValue.md(markdown_table(summary_rows(summary))),
-        "reports": dg.MetadataValue.md(markdown_table(report_rows(report))),
+        "summary": table(summary_rows(summary), SUMMARY_COLUMNS),
+        "reports": table(report_rows(report), REPORT_COLUMNS),
         "budget_used": summary.total_budget_used,
         "mean_abs_prediction_error": _float_or_null(summary.avg_abs_prediction_error),
         "pilot_ci_coverage_truth": _float_or_null(summary.pilot_ci_coverage_truth),

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from impact_assets.components.base import DataNotAvailable, PipelineComponent
-from impact_assets.components.registry import create_component
 from impact_assets.config.models import PortfolioConfig
 from impact_assets.contracts import (
     AllocateResult,
@@ -28,6 +27,7 @@ from impact_assets.loop.execution import (
     fan_out,
     process_fan_out,
 )
+from impact_assets.registry import create_component
 
 
 def measure_event(config: PortfolioConfig, initiative_id: str, stage: Stage) -> dict[str, Any]:

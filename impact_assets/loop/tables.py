@@ -1,8 +1,9 @@
-"""Rows and markdown tables of the loop's records, for the UI, the CLI and notebooks."""
+"""Rows of the loop's records and their columns, for the UI's tables, the CLI and notebooks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
+from numbers import Integral, Real
 from typing import Any
 
 from impact_assets.contracts import (
@@ -15,27 +16,24 @@ from impact_assets.contracts import (
 )
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+def rounded(value: Any) -> str | int | float | bool | None:
+    """A cell as people read it: 4 significant digits below 1,000, whole numbers from there.
+
+    Tables shown in the UI hold these; the JSON values keep full precision.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        number = float(value)
+        return float(f"{number:.4g}") if abs(number) < 1000 else float(round(number))
+    return str(value)
 
 
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    """A GitHub-flavoured markdown table of ``rows`` (the UI renders it)."""
-    if not rows:
-        return "_no rows_"
-    columns = list(columns or rows[0].keys())
-    lines = [
-        "| " + " | ".join(columns) + " |",
-        "| " + " | ".join("---" for _ in columns) + " |",
-    ]
-    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
-    return "\n".join(lines)
+def _amount(value: float) -> str:
+    """An amount in a sentence, rounded like :func:`rounded`, with thousands separated."""
+    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 # The columns of each table: name -> (type, meaning). The row builders below emit
@@ -88,6 +86,11 @@ SCENARIO_COLUMNS: dict[str, tuple[str, str]] = {
     "weight": ("float", "The scenario's weight in the expected value (Bayesian)."),
     "portfolio_value": ("float", "The chosen portfolio's value in this scenario."),
     "regret": ("float", "V* minus the chosen portfolio's value."),
+}
+
+SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
+    "measure": ("string", "What the row measures about the portfolio."),
+    "value": ("float | string", "An amount, a share, or a note; empty where it is unknown."),
 }
 
 REPORT_COLUMNS: dict[str, tuple[str, str]] = {
@@ -152,7 +155,7 @@ def _why_not_selected(allocation: AllocateResult, cost: float | None, budget_lef
     if cost is None:
         return "not selected: no evaluation"
     if cost > budget_left + 1e-9 * max(1.0, abs(allocation.budget)):
-        return f"over budget: costs {_cell(float(cost))}, {_cell(float(budget_left))} left"
+        return f"over budget: costs {_amount(float(cost))}, {_amount(float(budget_left))} left"
     if allocation.status is AllocationStatus.OPTIMAL:
         return f"not optimal: fits the budget left, but the {allocation.rule} optimum leaves it out"
     return f"not chosen by {allocation.rule}"
@@ -229,7 +232,7 @@ def summary_rows(summary: PortfolioSummary) -> list[dict[str, Any]]:
     """The portfolio summary as (measure, value) rows: spend, accuracy, coverage, decision value."""
     rows: list[tuple[str, Any]] = [
         ("rule", summary.rule),
-        ("budget used", f"{_cell(summary.total_budget_used)} of {_cell(summary.budget)}"),
+        ("budget used", f"{_amount(summary.total_budget_used)} of {_amount(summary.budget)}"),
         (
             "initiatives",
             f"{summary.initiatives_evaluated} evaluated, {summary.initiatives_selected} selected, "

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from impact_assets.components.registry import component_class
 from impact_assets.config.models import PortfolioConfig, SimulatedData
+from impact_assets.registry import component_class
 
 
 def effect_at_scale(config: PortfolioConfig, initiative_id: str) -> float | None:

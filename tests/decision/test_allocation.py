@@ -12,9 +12,9 @@ import random
 import numpy as np
 import pytest
 
-from impact_assets.components.allocate import solver
 from impact_assets.components.allocate.bayesian import BayesianAllocate
 from impact_assets.components.allocate.minimax_regret import MinimaxRegretAllocate
+from impact_assets.components.allocate.solver import split
 
 SEEDS = range(40)
 
@@ -22,10 +22,10 @@ SEEDS = range(40)
 @pytest.fixture(params=["one_search", "split_search"], autouse=True)
 def cbc_searches(request, monkeypatch):
     if request.param == "split_search":
-        monkeypatch.setattr(solver, "_SPLIT_MIN_SIZE", 2)
-        monkeypatch.setattr(solver, "_SPLIT_PROCESSES", 2)
+        monkeypatch.setattr(split, "SPLIT_MIN_SIZE", 2)
+        monkeypatch.setattr(split, "SPLIT_PROCESSES", 2)
     else:
-        monkeypatch.setattr(solver, "_SPLIT_PROCESSES", 1)
+        monkeypatch.setattr(split, "SPLIT_PROCESSES", 1)
     return request.param
 
 

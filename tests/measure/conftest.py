@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from impact_assets.components import registry
+from impact_assets import registry
 from impact_assets.components.measure.statistical import StatisticalMeasure
 
 STATISTICAL = "statistical"

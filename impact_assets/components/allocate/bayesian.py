@@ -4,7 +4,7 @@ Maximise ``sum_i x_i sum_j w_j R_eff_ij`` over binary ``x`` under the budget and
 set, the worst-return floor; ``w`` are the scenario weights (non-negative, summing to
 1; equal thirds unless the config gives ``weights``). A 0/1 knapsack solved to proven
 optimality by CBC, with the same tie rule as every MILP rule (lower total cost, then
-the earliest ids; see :mod:`impact_assets.components.allocate.solver`).
+the earliest ids; see docs/decision.md).
 """
 
 from __future__ import annotations

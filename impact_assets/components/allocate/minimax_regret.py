@@ -5,9 +5,9 @@ budget (and the worst-return floor, when set) allows on the effective returns
 ``R_eff_j`` of the eligible candidates; a portfolio's regret in j is ``V*_j`` minus
 its value there. The rule picks binary ``x`` minimising ``theta`` subject to
 ``theta >= V*_j - sum_i x_i R_eff_ij`` for every j, the budget and the floor: a MILP
-solved to proven optimality by CBC (see :mod:`impact_assets.components.allocate.solver`
-for the reduction that keeps n = 10,000 fast, and for the tie rule: lower total cost,
-then the earliest ids).
+solved to proven optimality by CBC (:mod:`impact_assets.components.allocate.solver`;
+docs/decision.md explains the reduction that keeps n = 10,000 fast, and the tie rule:
+lower total cost, then the earliest ids).
 """
 
 from __future__ import annotations

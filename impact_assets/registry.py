@@ -1,21 +1,25 @@
 """Component names from the config resolve to classes here, and only here.
 
-Built-in components are listed by import path so that validating a config does
-not import every estimator; a plug-in registers its class with
-:func:`register_component`. Nothing from the config is ever imported or executed
-by name outside this table.
+Built-in components, their pre-flight checks and the interface every component
+follows are named by import path, so this table imports none of them: the config
+validates names against it without importing a component, and the components
+(which read config models) never import the config back through it. A plug-in
+registers its class with :func:`register_component`. Nothing from the config is
+ever imported or executed by name outside this table.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from impact_assets.components.base import PipelineComponent
 
 STAGES = ("measure", "evaluate", "allocate")
 
+_INTERFACE = "impact_assets.components.base:PipelineComponent"
 _BUILTIN: dict[str, dict[str, str]] = {
     "measure": {
         "mock": "impact_assets.components.measure.mock:MockMeasure",
@@ -31,12 +35,22 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "mock": "impact_assets.components.allocate.mock:MockAllocate",
     },
 }
+# Checks of the whole config a built-in component needs before it runs (data files and
+# columns exist): each takes the PortfolioConfig and returns one line per problem.
+_PREFLIGHT: dict[str, dict[str, str]] = {
+    "measure": {"statistical": "impact_assets.components.measure.data:preflight"},
+}
 _REGISTERED: dict[str, dict[str, type[PipelineComponent]]] = {stage: {} for stage in STAGES}
 
 
 def _check_stage(stage: str) -> None:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+
+
+def _resolve(import_path: str) -> Any:
+    module_name, name = import_path.split(":")
+    return getattr(importlib.import_module(module_name), name)
 
 
 def component_names(stage: str) -> list[str]:
@@ -47,10 +61,9 @@ def component_names(stage: str) -> list[str]:
 
 def register_component(stage: str, name: str, component_class: type[PipelineComponent]) -> None:
     """Make ``component_class`` available to configs as ``{stage: {component: name}}``."""
-    from impact_assets.components.base import PipelineComponent
-
     _check_stage(stage)
-    if not (isinstance(component_class, type) and issubclass(component_class, PipelineComponent)):
+    interface = _resolve(_INTERFACE)
+    if not (isinstance(component_class, type) and issubclass(component_class, interface)):
         raise TypeError(f"{component_class!r} is not a PipelineComponent subclass")
     if name in _BUILTIN[stage]:
         raise ValueError(f"{stage} component {name!r} is built in and cannot be replaced")
@@ -72,10 +85,16 @@ def component_class(stage: str, name: str) -> type[PipelineComponent]:
         raise KeyError(
             f"unknown {stage} component {name!r}; choose one of {', '.join(component_names(stage))}"
         )
-    module_name, class_name = _BUILTIN[stage][name].split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return _resolve(_BUILTIN[stage][name])
 
 
 def create_component(stage: str, name: str) -> PipelineComponent:
     """A new instance of the component registered as ``name`` for ``stage``."""
     return component_class(stage, name)()
+
+
+def preflight_checks(stage: str, name: str) -> list[Callable[[Any], list[str]]]:
+    """The pre-flight checks the component ``name`` of ``stage`` needs (none for plug-ins)."""
+    _check_stage(stage)
+    found = _PREFLIGHT.get(stage, {}).get(name) if name in _BUILTIN[stage] else None
+    return [_resolve(found)] if found else []
