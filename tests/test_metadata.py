@@ -79,7 +79,8 @@ def outcome(initiative_id: str, predicted: float, actual: float, truth: float | 
         confidence_score=0.9,
         model_type=ModelType.EXPERIMENT,
         true_effect=truth,
-        pilot_ci_covers_truth=None if truth is None else True,
+        pilot_ci_covers_pilot_truth=None if truth is None else True,
+        pilot_ci_covers_scale_truth=None if truth is None else True,
         pilot_ci_covers_actual=True,
         loop_id=LOOP,
     )
@@ -96,7 +97,8 @@ def loop_report(reports: list[OutcomeReport], **summary_overrides) -> LoopReport
         "total_budget_used": 10.0 * len(reports),
         "avg_abs_prediction_error": 1.5,
         "mean_prediction_error": 0.5,
-        "pilot_ci_coverage_truth": 1.0,
+        "pilot_ci_coverage_pilot_truth": 1.0,
+        "pilot_ci_coverage_scale_truth": 1.0,
         "pilot_ci_coverage_actual": 1.0,
         "realised_value": 9.0,
         "oracle_value": 10.0,
@@ -300,7 +302,8 @@ def test_allocation_and_reports_metadata_on_materialize(materialised):
     reports = latest_metadata(materialised, "outcome_reports")
     assert {
         "reports", "summary", "predicted_vs_actual", "budget_used", "mean_abs_prediction_error",
-        "pilot_ci_coverage_truth", "realised_value", "oracle_value", "oracle_ratio",
+        "pilot_ci_coverage_pilot_truth", "pilot_ci_coverage_scale_truth", "realised_value",
+        "oracle_value", "oracle_ratio",
     } <= set(reports)  # fmt: skip
     assert table_rows(reports["reports"].value) == reports["row_count"].value == 3
     assert reports["oracle_value"].value is not None  # simulated data: the truth is known
