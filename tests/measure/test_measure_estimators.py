@@ -82,6 +82,39 @@ def test_experiment_without_covariates_is_the_difference_in_means():
     assert result["estimate"] == pytest.approx(difference, abs=CLOSED_FORM)
 
 
+def hc1_variance(y: np.ndarray, x: np.ndarray, column: int) -> float:
+    n, k = x.shape
+    bread = np.linalg.inv(x.T @ x)
+    residuals = y - x @ (bread @ x.T @ y)
+    meat = x.T @ (x * residuals[:, None] ** 2)
+    return float((n / (n - k) * bread @ meat @ bread)[column, column])
+
+
+def test_experiment_reports_variance_reduction_cuped():
+    """With the pre-period outcome as the covariate (CUPED), the treatment coefficient's
+    variance shrinks by about rho^2, rho the pre/post correlation; exactly, by the
+    ratio of the two HC1 variances."""
+    rng = np.random.default_rng(12)
+    n, rho = 20_000, 0.8
+    pre_period = rng.normal(size=n)
+    treated = rng.integers(0, 2, n)
+    noise = rng.normal(size=n)
+    spend = 1 + 0.2 * treated + rho * pre_period + np.sqrt(1 - rho**2) * noise
+    frame = pd.DataFrame({"spend": spend, "treated": treated, "pre_spend": pre_period})
+    result = estimate_experiment(
+        frame, outcome="spend", treatment="treated", covariates=["pre_spend"]
+    )
+    ones = np.ones(n)
+    adjusted = hc1_variance(spend, np.column_stack([ones, treated, pre_period]), 1)
+    unadjusted = hc1_variance(spend, np.column_stack([ones, treated]), 1)
+    reduction = result["diagnostics"]["variance_reduction"]
+    assert reduction == pytest.approx(1 - adjusted / unadjusted, abs=CLOSED_FORM)
+    assert reduction == pytest.approx(rho**2, abs=0.02)
+    assert result["diagnostics"]["inference"] == "ols_hc1_t(n-k)"
+    plain = estimate_experiment(frame, outcome="spend", treatment="treated")
+    assert "variance_reduction" not in plain["diagnostics"]  # nothing adjusted, nothing reduced
+
+
 # --- difference in differences ----------------------------------------------
 
 
