@@ -25,8 +25,9 @@ The designs (``noise_sd`` is always the standard deviation of the outcome noise)
   ``u_0`` is drawn from the stationary distribution.
 - observational: ``sample_size`` units with covariates ``x1``, ``x2`` (normal)
   and ``x3`` (0/1); assignment is confounded: ``P(treatment=1 | x)`` is a
-  logistic function of the covariates clipped to [0.1, 0.9]; the outcome is
-  non-linear in ``x1``:
+  logistic function of the covariates, ``-0.7 + 0.6*x1 - 0.3*x2 + 0.4*x3``,
+  clipped to [0.1, 0.9] (about a third treated, the treated tilted towards
+  high ``x1``); the outcome is non-linear in ``x1``:
   ``outcome = 1 + x1 + 0.5*x2 + 0.5*x3 + exp(x1) + effect*treatment + e``,
   so a linear outcome model is wrong and only the propensity model is right:
   the doubly robust estimator must lean on it.
@@ -219,7 +220,7 @@ def _observational(
     x1 = rng.normal(size=n)
     x2 = rng.normal(size=n)
     x3 = rng.integers(0, 2, size=n)
-    logit = -0.2 + 0.5 * x1 - 0.3 * x2 + 0.4 * x3
+    logit = -0.7 + 0.6 * x1 - 0.3 * x2 + 0.4 * x3  # about a third treated, more at high x1
     propensity = np.clip(1.0 / (1.0 + np.exp(-logit)), 0.1, 0.9)
     treatment = (rng.uniform(size=n) < propensity).astype(np.int64)
     noise = rng.normal(scale=noise_sd, size=n)
