@@ -187,3 +187,16 @@ def test_the_wild_bootstrap_interval_is_the_set_its_test_accepts():
     for edge, outward in ((lower, -1), (upper, 1)):
         assert p_value_at(edge - outward * 1e-3 * width) > 0.05
         assert p_value_at(edge + outward * 1e-3 * width) <= 0.05
+
+
+def test_a_balanced_panel_uses_the_closed_form_inverse_of_the_period_gram_matrix():
+    units, periods = np.repeat(np.arange(7), 5), np.tile(np.arange(5), 7)
+    balanced = TwoWayPanel(units, periods)
+    assert balanced.balanced
+    np.testing.assert_allclose(
+        balanced.period_gram_inv, balanced._inverse_period_gram(), atol=1e-12
+    )
+    values = np.random.default_rng(1).normal(size=(4, 3))
+    np.testing.assert_allclose(
+        balanced.solve_period_gram(values), balanced._inverse_period_gram() @ values, atol=1e-12
+    )

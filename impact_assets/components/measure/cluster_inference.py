@@ -173,7 +173,7 @@ def wild_bootstrap_p_values(
     c0, c1 = dy / d_norm, dd / d_norm
     a_cells = panel.cell_sums(d)[:, 1:]
     y_cells = panel.cell_sums(y)[:, 1:]
-    a_f = a_cells @ panel.period_gram_inv
+    a_f = panel.solve_period_gram(a_cells.T).T  # A F (F is symmetric)
     z0 = _scores_times(c0, a_f, y_cells, dd, dy, d_norm, weights)
     z1 = _scores_times(c1, a_f, a_cells, dd, dd, d_norm, weights)
     n0, n1 = c0 @ weights, c1 @ weights
@@ -244,7 +244,7 @@ def randomization_p_values(fit: PanelFit) -> Callable[[float], float]:
     pattern = panel.within(fit.pattern)  # a unit's exposure, within-demeaned, on its rows
     norms = panel.unit_sums(pattern * pattern)
     cells = panel.cell_sums(pattern)[:, 1:]
-    cells_f = cells @ panel.period_gram_inv
+    cells_f = panel.solve_period_gram(cells.T).T
     a = panel.unit_sums(pattern * y)
     actual = assigned.astype(float)
     q_actual = norms * actual - cells_f @ (cells.T @ actual)  # Q s for the actual assignment

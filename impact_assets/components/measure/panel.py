@@ -7,7 +7,8 @@ within-demeaned period dummies ``P~``, whose Gram matrix is
 first period dropped. For a vector already demeaned within units,
 ``P~' v`` is its sum per period, and ``P~ z`` is ``W`` of ``z`` looked up by
 period, so nothing of size rows x periods is ever built: memory is O(rows +
-units x periods), and the fit costs O(rows + periods^3).
+units x periods), and the fit costs O(rows + periods^3), O(rows) for a balanced panel
+(whose period Gram matrix has a closed-form inverse).
 """
 
 from __future__ import annotations
@@ -24,24 +25,45 @@ class TwoWayPanel:
         self.n_units = int(self.units.max()) + 1
         self.n_periods = int(self.periods.max()) + 1
         self.unit_counts = np.bincount(self.units, minlength=self.n_units).astype(float)
+        self.balanced = self.units.size == self.n_units * self.n_periods
+        self._period_gram_inv: np.ndarray | None = None
+        if not self.balanced:  # a balanced panel's Gram matrix is G (I - 11'/T): invertible
+            self._period_gram_inv = self._inverse_period_gram()
+
+    def _inverse_period_gram(self) -> np.ndarray:
         counts = self.cell_sums(np.ones(self.units.size))
         gram = np.diag(counts.sum(axis=0)) - counts.T @ (counts / self.unit_counts[:, None])
         gram = gram[1:, 1:]
-        if gram.size:
-            scale = np.sqrt(np.diag(gram))
-            if not (scale > 0).all():
-                raise ValueError(
-                    "singular design in the DiD panel: a period is observed for a single unit "
-                    "only, so its effect cannot be told from that unit's"
-                )
-            eigenvalues = np.linalg.eigvalsh(gram / np.outer(scale, scale))
-            if eigenvalues[0] <= 1e-12 * eigenvalues[-1]:
-                raise ValueError(
-                    "singular design in the DiD panel: the units' periods do not overlap enough "
-                    "to separate unit and period effects"
-                )
-        # F = (P~'P~)^-1, the inverse Gram matrix of the within-demeaned period dummies
-        self.period_gram_inv = np.linalg.inv(gram) if gram.size else np.zeros((0, 0))
+        if not gram.size:
+            return np.zeros((0, 0))
+        scale = np.sqrt(np.diag(gram))
+        if not (scale > 0).all():
+            raise ValueError(
+                "singular design in the DiD panel: a period is observed for a single unit "
+                "only, so its effect cannot be told from that unit's"
+            )
+        eigenvalues = np.linalg.eigvalsh(gram / np.outer(scale, scale))
+        if eigenvalues[0] <= 1e-12 * eigenvalues[-1]:
+            raise ValueError(
+                "singular design in the DiD panel: the units' periods do not overlap enough "
+                "to separate unit and period effects"
+            )
+        return np.linalg.inv(gram)
+
+    @property
+    def period_gram_inv(self) -> np.ndarray:
+        """``F = (P~'P~)^-1``, the inverse Gram matrix of the within-demeaned period dummies
+        (the first period dropped); for a balanced panel ``(I + 11') / units``."""
+        if self._period_gram_inv is None:
+            size = self.n_periods - 1
+            self._period_gram_inv = (np.eye(size) + np.ones((size, size))) / self.n_units
+        return self._period_gram_inv
+
+    def solve_period_gram(self, values: np.ndarray) -> np.ndarray:
+        """``F @ values`` (periods - 1 rows), in O(periods) for a balanced panel."""
+        if self.balanced:
+            return (values + values.sum(axis=0)) / self.n_units
+        return self.period_gram_inv @ values
 
     def within(self, values: np.ndarray) -> np.ndarray:
         """Subtract each unit's mean (the within transformation)."""
@@ -53,7 +75,7 @@ class TwoWayPanel:
         within = self.within(values)
         period_sums = _group_sums(self.periods, within, self.n_periods)
         coefficients = np.zeros_like(period_sums)
-        coefficients[1:] = self.period_gram_inv @ period_sums[1:]
+        coefficients[1:] = self.solve_period_gram(period_sums[1:])
         return within - self.within(coefficients[self.periods])
 
     def unit_sums(self, values: np.ndarray) -> np.ndarray:

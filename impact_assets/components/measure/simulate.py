@@ -129,6 +129,17 @@ def simulate(
     return _GENERATORS[method](rng, int(sample_size), effect, float(spec.noise_sd))
 
 
+def observations(method: Method | str, sample_size: int) -> int:
+    """The rows a simulated sample of ``sample_size`` holds (what its fit reports as
+    ``sample_size``): unit-period observations for the panels, else ``sample_size``."""
+    method = Method(method)
+    if method is Method.DIFFERENCE_IN_DIFFERENCES:
+        return int(sample_size) * DID_PERIODS
+    if method is Method.SYNTHETIC_CONTROL:
+        return int(sample_size) * (SC_DONORS + 1)
+    return int(sample_size)
+
+
 def simulated_columns(method: Method | str, sample_size: int) -> dict[str, Any]:
     """The estimator's column arguments for a simulated sample of ``method``."""
     return dict(_COLUMNS[Method(method)](int(sample_size)))

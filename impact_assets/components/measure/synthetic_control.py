@@ -141,8 +141,12 @@ def simplex_weights(donors: np.ndarray, target: np.ndarray) -> np.ndarray:
 
     NNLS on the system augmented with the row ``lambda * 1'w = lambda``; with
     ``lambda`` large against the data the sum is 1 to ~1e-10 and the weights are then
-    renormalised.
+    renormalised. With more periods than donors the problem is first reduced to the
+    triangular factor of ``donors = QR`` (same minimiser, J x J instead of periods x J).
     """
+    if donors.shape[0] > donors.shape[1]:  # long series: the same problem on R of A = QR
+        q, r = np.linalg.qr(donors)
+        donors, target = r, q.T @ target
     scale = max(float(np.abs(donors).max()), float(np.abs(target).max()), 1.0)
     penalty = 1e4 * scale * np.sqrt(donors.shape[0])
     system = np.vstack([donors, np.full((1, donors.shape[1]), penalty)])
