@@ -3,7 +3,7 @@
 Independent means written here from the textbook formulas with numpy (full
 dummy-variable regressions, explicit sandwiches, a hand-rolled Cochrane-Orcutt
 and Newton-Raphson), not by calling the estimator's own code path. Tolerances:
-1e-8 for closed forms (OLS, two-way FE), 1e-5 for iterative fits (GLSAR, Logit).
+1e-8 for closed forms (OLS, two-way FE), 1e-5 for iterative fits (REML, Logit).
 """
 
 from __future__ import annotations
