@@ -200,3 +200,24 @@ def test_a_balanced_panel_uses_the_closed_form_inverse_of_the_period_gram_matrix
     np.testing.assert_allclose(
         balanced.solve_period_gram(values), balanced._inverse_period_gram() @ values, atol=1e-12
     )
+
+
+def test_the_low_rank_bootstrap_path_for_many_units_equals_the_explicit_one(monkeypatch):
+    fit = fitted(panel(30, 5, seed=7, drop=0.05))
+    weights = inference.webb_weights(fit)
+    taus = [0.0, fit.estimate + fit.se, fit.estimate - 2 * fit.se]
+    explicit = [inference.wild_bootstrap_p_values(fit, weights)(tau) for tau in taus]
+    monkeypatch.setattr(inference, "_EXPLICIT_H_UNITS", 0)
+    low_rank = [inference.wild_bootstrap_p_values(fit, weights)(tau) for tau in taus]
+    assert low_rank == pytest.approx(explicit, abs=1e-12)
+
+
+def test_randomization_inference_samples_assignments_when_there_are_many(monkeypatch):
+    fit = fitted(panel(9, 2, seed=2, effect=1.0))
+    everything = inference.randomization_p_values(fit)(0.0)
+    monkeypatch.setattr(inference, "MAX_ASSIGNMENTS", 30)  # 36 exist: draw 29 plus the actual
+    sampled = inference._assignments(9, 2, np.flatnonzero(fit.treated), fit)
+    assert sampled.shape == (30, 2)
+    assert sampled[0].tolist() == np.flatnonzero(fit.treated).tolist()
+    assert (np.diff(sampled, axis=1) > 0).all()  # distinct units within each assignment
+    assert inference.randomization_p_values(fit)(0.0) == pytest.approx(everything, abs=0.15)

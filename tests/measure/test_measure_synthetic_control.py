@@ -179,3 +179,30 @@ def test_refuses_what_it_cannot_estimate():
         estimate_synthetic_control(
             frame, **COLUMNS, treatment_start=1, treated_units=["treated-region"]
         )
+
+
+def test_several_treated_units_are_compared_as_their_mean():
+    donors = donor_panel(seed=11)
+    first = 0.6 * donors[2] + 0.4 * donors[5]
+    second = 0.5 * donors[9] + 0.5 * donors[12]
+    rng = np.random.default_rng(12)
+    lift = 0.9 * (np.arange(PERIODS) >= START)
+    series = np.vstack([first + lift, second + lift]) + rng.normal(scale=0.05, size=(2, PERIODS))
+    frame = pd.concat(
+        [
+            as_frame(series[0], donors),
+            as_frame(series[1], donors[:0]).replace("treated-region", "treated-region-2"),
+        ]
+    )
+    result = estimate_synthetic_control(
+        frame,
+        **COLUMNS,
+        treatment_start=START,
+        treated_units=["treated-region", "treated-region-2"],
+    )
+    assert result["diagnostics"]["treated_units"] == 2
+    assert result["diagnostics"]["donors"] == DONORS
+    assert result["estimate"] == pytest.approx(0.9, abs=0.1)
+    assert set(list(result["diagnostics"]["largest_donor_weights"])[:4]) == {
+        "donor-02", "donor-05", "donor-09", "donor-12",
+    }  # fmt: skip
