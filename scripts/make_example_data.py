@@ -19,6 +19,8 @@ Files (true effects in outcome units, for checking the estimates):
   AR(1) noise with SD 0.5.
 - observational_pilot.csv: 400 customers, ``spend`` ~ ``loyalty_member``,
   confounded by ``age_z``, ``visits_z`` and ``urban``; effect 0.25.
+- synthetic_control_pilot.csv: weekly ``sales`` of 40 regions for 60 weeks;
+  ``region-00`` got the new pricing from week 30; effect 0.6.
 """
 
 from __future__ import annotations
@@ -85,6 +87,13 @@ def _observational() -> pd.DataFrame:
     )
 
 
+def _synthetic_control() -> pd.DataFrame:
+    frame = _sample(Method.SYNTHETIC_CONTROL, "regional-pricing", "pilot", 60, true_effect=0.6)
+    frame["unit"] = frame["unit"].map(lambda unit: f"region-{unit:02d}")
+    frame = frame.drop(columns="treated")  # the config names the treated region
+    return frame.rename(columns={"unit": "region", "period": "week", "outcome": "sales"})
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "data", help="output directory")
@@ -97,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         "its_pilot.csv": _its("pilot", 120),
         "its_scale.csv": _its("scale", 300),
         "observational_pilot.csv": _observational(),
+        "synthetic_control_pilot.csv": _synthetic_control(),
     }
     for name, frame in files.items():
         frame.to_csv(out / name, index=False, float_format="%.6g")

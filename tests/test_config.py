@@ -85,6 +85,54 @@ def test_statistical_keys_are_validated_now():
     assert "initiatives[1].data.pilot_sample_size: must be >= 30 (got 10)" in problems
 
 
+def test_its_model_belongs_to_interrupted_time_series_only():
+    raw = portfolio()
+    raw["initiatives"][0].update(method="interrupted_time_series", its_model="level_and_slope")
+    assert parse_config(raw).initiatives[0].its_model == "level_and_slope"
+    raw["initiatives"] += [
+        {"initiative_id": f"extra-{k}", "cost_to_scale": 10.0}
+        for k in range(5 - len(raw["initiatives"]))
+    ]
+    raw["initiatives"][1].update(method="experiment", its_model="level")
+    raw["initiatives"][2].update(its_model="level")  # no method at all
+    raw["initiatives"][3].update(method="interrupted_time_series", its_model="slope")
+    raw["initiatives"][4].update(cost_to_scale=0, method="observational", its_model="level")
+    problems = problems_of(raw)
+    assert (
+        "initiatives[1].its_model: only for method interrupted_time_series (this initiative "
+        "has method experiment)" in problems
+    )
+    assert (
+        "initiatives[2].its_model: only for method interrupted_time_series (this initiative "
+        "has no method)" in problems
+    )
+    assert (
+        "initiatives[3].its_model: must be 'level' or 'level_and_slope' (got 'slope')" in problems
+    )
+    assert (  # reported even beside another invalid field of the same initiative
+        "initiatives[4].its_model: only for method interrupted_time_series (this initiative "
+        "has method observational)" in problems
+    )
+
+
+def test_synthetic_control_takes_the_panel_keys():
+    raw = portfolio()
+    raw["initiatives"][0].update(
+        method="synthetic_control",
+        data={"source": "file", "path": "x.csv", "outcome": "y", "unit": "region"},
+    )
+    problems = problems_of(raw)
+    assert "initiatives[0].data.time: required for method synthetic_control" in problems
+    assert "initiatives[0].data.treatment_start: required for method synthetic_control" in problems
+    assert any(
+        p.startswith("initiatives[0].data: method synthetic_control needs exactly one of")
+        for p in problems
+    )
+    raw["initiatives"][0]["method"] = "synthetic_control"
+    raw["initiatives"][0]["data"] = {"source": "simulated"}
+    assert parse_config(raw).initiatives[0].method.model_type.value == "quasi-experiment"
+
+
 def test_scale_sample_must_exceed_every_pilot():
     raw = portfolio(scale_sample_size=100)
     raw["initiatives"][0]["data"] = {"source": "simulated", "pilot_sample_size": 400}

@@ -169,11 +169,17 @@ def test_validation_survives_python_O():
     assert completed.stdout.strip() == "rejected"
 
 
+def test_coverage_flags_need_a_truth():
+    for flag in ("pilot_ci_covers_pilot_truth", "pilot_ci_covers_scale_truth"):
+        with pytest.raises(ValueError, match=f"OutcomeReport.{flag}: must be null"):
+            OutcomeReport("a", 1.0, 2.0, 1.0, 100, 5000, 10.0, 0.9, "experiment", **{flag: True})
+
+
 def test_loop_report_refuses_rows_of_another_loop():
     from impact_assets.contracts import PortfolioSummary
 
     summary = PortfolioSummary(
-        "L", "mock", 10.0, 1, 1, 1, 10.0, None, None, None, None, None, None, None, None
+        "L", "mock", 10.0, 1, 1, 1, 10.0, None, None, None, None, None, None, None, None, None
     )
     row = OutcomeReport("a", 1.0, 2.0, 1.0, 100, 5000, 10.0, 0.9, "experiment", loop_id="M")
     with pytest.raises(ValueError, match="belongs to loop M"):

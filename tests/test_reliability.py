@@ -157,7 +157,7 @@ BAD_CONFIGS = [
         one(method="vibes"),
         [
             "initiatives[0].method: must be one of 'experiment', 'difference_in_differences', "
-            "'interrupted_time_series' or 'observational' (got 'vibes')"
+            "'interrupted_time_series', 'observational' or 'synthetic_control' (got 'vibes')"
         ],
         id="unknown-method",
     ),

@@ -161,10 +161,12 @@ def test_mixed_methods_and_sources_run_end_to_end(instance, mixed_config, monkey
     assert simulated_scaled  # the truth reaches at least one report
     for initiative_id in simulated_scaled:
         assert by_id[initiative_id].true_effect == pytest.approx(truths[initiative_id])
-        assert isinstance(by_id[initiative_id].pilot_ci_covers_truth, bool)
+        assert isinstance(by_id[initiative_id].pilot_ci_covers_pilot_truth, bool)
+        assert isinstance(by_id[initiative_id].pilot_ci_covers_scale_truth, bool)
     for initiative_id in scaled - set(truths):
         assert by_id[initiative_id].true_effect is None
-        assert by_id[initiative_id].pilot_ci_covers_truth is None
+        assert by_id[initiative_id].pilot_ci_covers_pilot_truth is None
+        assert by_id[initiative_id].pilot_ci_covers_scale_truth is None
         assert isinstance(by_id[initiative_id].pilot_ci_covers_actual, bool)
     assert sorted(report.summary.awaiting_data) == sorted(awaiting)
     assert report.summary.oracle_ratio is None
@@ -208,5 +210,51 @@ def test_run_once_on_the_default_config_scores_the_decision(tmp_path):
     assert summary["total_budget_used"] <= summary["budget"]
     reports = document["outcome_reports"]
     assert reports and all(r["true_effect"] is not None for r in reports)
-    assert all(isinstance(r["pilot_ci_covers_truth"], bool) for r in reports)
+    assert all(isinstance(r["pilot_ci_covers_pilot_truth"], bool) for r in reports)
+    assert all(isinstance(r["pilot_ci_covers_scale_truth"], bool) for r in reports)
     assert f"Oracle ratio:          {summary['oracle_ratio']:.1%}" in stdout
+
+
+def test_the_pilot_interval_is_scored_against_the_pilot_truth_and_the_scale_truth():
+    """A decaying effect: the pilot interval is honest about the pilot, yet misses the rollout."""
+    from impact_assets.config import parse_config
+    from impact_assets.loop import stages
+    from impact_assets.loop.report import build_loop_report
+
+    config = parse_config(
+        {
+            "budget": 100,
+            "scale_sample_size": 5000,
+            "seed": 3,
+            "measure": {"component": "statistical"},
+            "evaluate": {"component": "evidence"},
+            "allocate": {"component": "minimax_regret"},
+            "initiatives": [
+                {
+                    "initiative_id": "decays",
+                    "cost_to_scale": 10,
+                    "method": "experiment",
+                    "data": {
+                        "source": "simulated",
+                        "true_effect": 1.0,
+                        "pilot_sample_size": 2000,
+                        "scale_effect_ratio": 0.0,
+                    },
+                }
+            ],
+        }
+    )
+    ids, loop_id = config.initiative_ids, "decay-loop"
+    pilots = stages.measure_pilots(config, ids, loop_id)
+    evaluations = stages.evaluate_pilots(config, pilots, loop_id)
+    allocation = stages.allocate_portfolio(config, evaluations, loop_id)
+    scales = stages.measure_at_scale(config, allocation, ids, loop_id)
+    report = build_loop_report(config, pilots, evaluations, allocation, scales)
+    (row,) = report.reports
+    pilot = pilots["decays"].result
+    assert pilot.ci_lower <= 1.0 <= pilot.ci_upper and pilot.ci_lower > 0.5
+    assert row.true_effect == 0.0
+    assert row.pilot_ci_covers_pilot_truth is True
+    assert row.pilot_ci_covers_scale_truth is False
+    assert report.summary.pilot_ci_coverage_pilot_truth == 1.0
+    assert report.summary.pilot_ci_coverage_scale_truth == 0.0

@@ -78,8 +78,8 @@ ASSET_LABELS = {
     },
     "outcome_reports": {
         "reports", "summary", "predicted_vs_actual", "budget_used",
-        "mean_abs_prediction_error", "pilot_ci_coverage_truth", "realised_value",
-        "oracle_value", "oracle_ratio",
+        "mean_abs_prediction_error", "pilot_ci_coverage_pilot_truth",
+        "pilot_ci_coverage_scale_truth", "realised_value", "oracle_value", "oracle_ratio",
     },
 }  # fmt: skip
 

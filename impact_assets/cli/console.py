@@ -41,8 +41,11 @@ def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys
         line(f"  Budget:    {_money(r.budget_allocated)}")
         line(f"  Samples:   {r.sample_size_pilot} → {r.sample_size_scale}")
         if r.true_effect is not None:
-            covers = "yes" if r.pilot_ci_covers_truth else "no"
+            covers = "yes" if r.pilot_ci_covers_scale_truth else "no"
             line(f"  True effect at scale: {r.true_effect:.4f} (pilot CI covers it: {covers})")
+        if r.pilot_ci_covers_pilot_truth is not None:
+            covers = "yes" if r.pilot_ci_covers_pilot_truth else "no"
+            line(f"  Pilot CI covers the pilot's true effect: {covers}")
 
     s = report.summary
     line()

@@ -34,7 +34,11 @@ METHOD_FILE_KEYS: dict[Method, tuple[str, ...]] = {
     Method.DIFFERENCE_IN_DIFFERENCES: ("outcome", "unit", "time", "treatment_start"),
     Method.INTERRUPTED_TIME_SERIES: ("outcome", "time", "intervention_time"),
     Method.OBSERVATIONAL: ("outcome", "treatment", "covariates"),
+    Method.SYNTHETIC_CONTROL: ("outcome", "unit", "time", "treatment_start"),
 }
+# Methods whose file data is a unit-by-period panel with treated_units or treated.
+PANEL_METHODS = frozenset({Method.DIFFERENCE_IN_DIFFERENCES, Method.SYNTHETIC_CONTROL})
+ITS_MODELS = ("level", "level_and_slope")
 
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 
@@ -104,12 +108,18 @@ class InitiativeConfig(_Strict):
     cost_to_scale: Number = Field(gt=0)
     value_per_unit: Number = Field(default=DEFAULT_VALUE_PER_UNIT, gt=0)
     method: Method | None = None
+    its_model: Literal["level", "level_and_slope"] | None = Field(
+        default=None,
+        description="interrupted_time_series only: level shift (default) or level and slope",
+    )
     data: DataSpec | None = None
     scale_data: FileData | None = None
 
     @model_validator(mode="after")
     def _method_keys(self) -> InitiativeConfig:
         problems: list[str] = []
+        if self.its_model is not None and self.method is not Method.INTERRUPTED_TIME_SERIES:
+            problems.append(_its_model_message(self.method))
         for key, spec in (("data", self.data), ("scale_data", self.scale_data)):
             if isinstance(spec, FileData) and self.method is not None:
                 problems.extend(_missing_method_keys(key, self.method, spec.model_dump()))
@@ -126,14 +136,19 @@ def _missing_method_keys(key: str, method: Method, spec: dict[str, Any]) -> list
     for column_key in METHOD_FILE_KEYS[method]:
         if spec.get(column_key) in (None, []):
             problems.append(f"{key}.{column_key}: required for method {method.value}")
-    if method is Method.DIFFERENCE_IN_DIFFERENCES and (spec.get("treated_units") is None) == (
+    if method in PANEL_METHODS and (spec.get("treated_units") is None) == (
         spec.get("treated") is None
     ):
         problems.append(
-            f"{key}: method difference_in_differences needs exactly one of "
+            f"{key}: method {method.value} needs exactly one of "
             "treated_units (list of unit values) or treated (0/1 column)"
         )
     return problems
+
+
+def _its_model_message(method: Method | None) -> str:
+    used = "no method" if method is None else f"method {method.value}"
+    return f"its_model: only for method interrupted_time_series (this initiative has {used})"
 
 
 def raw_cross_field_problems(raw: dict[str, Any]) -> list[str]:
@@ -160,6 +175,12 @@ def raw_cross_field_problems(raw: dict[str, Any]) -> list[str]:
         try:
             method = Method(initiative.get("method"))
         except ValueError:
+            method = None
+        if initiative.get("its_model") is not None and method is not (
+            Method.INTERRUPTED_TIME_SERIES
+        ):
+            problems.append(f"initiatives[{index}].{_its_model_message(method)}")
+        if method is None:
             continue
         for key in ("data", "scale_data"):
             spec = initiative.get(key)

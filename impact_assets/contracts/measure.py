@@ -21,7 +21,10 @@ class MeasureResult:
     """An effect estimate with its 95% interval, in outcome units.
 
     ``p_value`` is ``None`` where a method has none: never a made-up 0.0.
-    ``diagnostics`` holds ``r_squared`` and, for the statistical methods, each
+    ``sample_size`` counts the observations the estimate rests on (units,
+    unit-period rows of a panel, or time points), at least 30.
+    ``diagnostics`` holds ``r_squared`` and, for the statistical methods, the
+    interval method's name (``inference``), plain descriptive values, and each
     diagnostic as ``{"value": ..., "passed": bool}``.
     """
 

@@ -23,9 +23,11 @@ class OutcomeReport:
     Returns are in currency (effect times ``value_per_unit``).
     ``prediction_error = actual_return - predicted_return``. ``true_effect`` is the
     simulated effect at scale (``true_effect * scale_effect_ratio``, outcome units), null
-    for real data; ``pilot_ci_covers_truth`` says whether the pilot's 95% interval
-    contains it, and ``pilot_ci_covers_actual`` (descriptive) whether it contains the
-    scale estimate.
+    for real data. ``pilot_ci_covers_pilot_truth`` says whether the pilot's 95% interval
+    contains the effect the pilot was drawn with (is the pilot's interval honest?),
+    ``pilot_ci_covers_scale_truth`` whether it contains the effect at scale (did the
+    pilot predict the rollout?), and ``pilot_ci_covers_actual`` (descriptive) whether
+    it contains the scale estimate.
     """
 
     initiative_id: str
@@ -38,7 +40,8 @@ class OutcomeReport:
     confidence_score: float
     model_type: ModelType
     true_effect: float | None = None
-    pilot_ci_covers_truth: bool | None = None
+    pilot_ci_covers_pilot_truth: bool | None = None
+    pilot_ci_covers_scale_truth: bool | None = None
     pilot_ci_covers_actual: bool | None = None
     loop_id: str | None = None
 
@@ -66,8 +69,9 @@ class OutcomeReport:
         object.__setattr__(
             self, "model_type", coerce_enum(owner, "model_type", ModelType, self.model_type)
         )
-        if self.true_effect is None and self.pilot_ci_covers_truth is not None:
-            raise ValueError(f"{owner}.pilot_ci_covers_truth: must be null when true_effect is")
+        for name in ("pilot_ci_covers_pilot_truth", "pilot_ci_covers_scale_truth"):
+            if self.true_effect is None and getattr(self, name) is not None:
+                raise ValueError(f"{owner}.{name}: must be null when true_effect is")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -97,7 +101,8 @@ class PortfolioSummary:
     total_budget_used: float
     avg_abs_prediction_error: float | None
     mean_prediction_error: float | None
-    pilot_ci_coverage_truth: float | None
+    pilot_ci_coverage_pilot_truth: float | None
+    pilot_ci_coverage_scale_truth: float | None
     pilot_ci_coverage_actual: float | None
     realised_value: float | None
     oracle_value: float | None

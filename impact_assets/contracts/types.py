@@ -21,6 +21,7 @@ class Method(Enum):
     DIFFERENCE_IN_DIFFERENCES = "difference_in_differences"
     INTERRUPTED_TIME_SERIES = "interrupted_time_series"
     OBSERVATIONAL = "observational"
+    SYNTHETIC_CONTROL = "synthetic_control"
 
     @property
     def model_type(self) -> ModelType:
@@ -32,6 +33,7 @@ METHOD_MODEL_TYPES: dict[Method, ModelType] = {
     Method.DIFFERENCE_IN_DIFFERENCES: ModelType.QUASI_EXPERIMENT,
     Method.INTERRUPTED_TIME_SERIES: ModelType.TIME_SERIES,
     Method.OBSERVATIONAL: ModelType.OBSERVATIONAL,
+    Method.SYNTHETIC_CONTROL: ModelType.QUASI_EXPERIMENT,
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from statistics import fmean
 
 from impact_assets.config.models import PortfolioConfig
@@ -11,11 +11,12 @@ from impact_assets.contracts import (
     EvaluationRecord,
     LoopReport,
     MeasurementRecord,
+    MeasureResult,
     OutcomeReport,
     PortfolioSummary,
     RecordStatus,
 )
-from impact_assets.loop.truth import effect_at_scale
+from impact_assets.loop.truth import effect_at_scale, pilot_effect
 
 
 def build_loop_report(
@@ -62,6 +63,7 @@ def build_loop_report(
         predicted = allocation.predicted_returns[initiative_id]
         actual = scale.result.effect_estimate * value_per_unit
         truth = truths.get(initiative_id)
+        pilot_truth = pilot_effect(config, initiative_id)
         reports.append(
             OutcomeReport(
                 initiative_id=initiative_id,
@@ -74,9 +76,8 @@ def build_loop_report(
                 confidence_score=evaluation.confidence,
                 model_type=evaluation.model_type,
                 true_effect=truth,
-                pilot_ci_covers_truth=(
-                    None if truth is None else pilot.ci_lower <= truth <= pilot.ci_upper
-                ),
+                pilot_ci_covers_pilot_truth=_covers(pilot, pilot_truth),
+                pilot_ci_covers_scale_truth=_covers(pilot, truth),
                 pilot_ci_covers_actual=(
                     pilot.ci_lower <= scale.result.effect_estimate <= pilot.ci_upper
                 ),
@@ -93,7 +94,8 @@ def build_loop_report(
     ]
     realised, oracle, ratio, omitted = _decision_value(config, allocation, evaluated_ids, truths)
     errors = [report.prediction_error for report in reports]
-    covers_truth = [r.pilot_ci_covers_truth for r in reports if r.pilot_ci_covers_truth is not None]
+    covers_pilot_truth = _known(r.pilot_ci_covers_pilot_truth for r in reports)
+    covers_scale_truth = _known(r.pilot_ci_covers_scale_truth for r in reports)
     covers_actual = [r.pilot_ci_covers_actual for r in reports]
     summary = PortfolioSummary(
         loop_id=loop_id,
@@ -105,7 +107,8 @@ def build_loop_report(
         total_budget_used=allocation.total_allocated,
         avg_abs_prediction_error=fmean(abs(e) for e in errors) if errors else None,
         mean_prediction_error=fmean(errors) if errors else None,
-        pilot_ci_coverage_truth=fmean(covers_truth) if covers_truth else None,
+        pilot_ci_coverage_pilot_truth=fmean(covers_pilot_truth) if covers_pilot_truth else None,
+        pilot_ci_coverage_scale_truth=fmean(covers_scale_truth) if covers_scale_truth else None,
         pilot_ci_coverage_actual=fmean(covers_actual) if covers_actual else None,
         realised_value=realised,
         oracle_value=oracle,
@@ -117,6 +120,15 @@ def build_loop_report(
         stale=stale,
     )
     return LoopReport(loop_id=loop_id, reports=reports, summary=summary)
+
+
+def _covers(pilot: MeasureResult, truth: float | None) -> bool | None:
+    """Whether the pilot's 95% interval contains ``truth`` (None when the truth is unknown)."""
+    return None if truth is None else pilot.ci_lower <= truth <= pilot.ci_upper
+
+
+def _known(flags: Iterable[bool | None]) -> list[bool]:
+    return [flag for flag in flags if flag is not None]
 
 
 def _decision_value(

@@ -31,7 +31,11 @@ def test_pilot_and_scale_are_different_samples_and_scale_is_more_precise(method,
     scale = measure.execute(make_event(method, SIMULATED, stage="scale", sample_size=2000))
     assert pilot["diagnostics"]["sample_id"] != scale["diagnostics"]["sample_id"]
     assert pilot["effect_estimate"] != scale["effect_estimate"]
-    assert (pilot["sample_size"], scale["sample_size"]) == (200, 2000)
+    # unit-period observations for the panels (DiD: n units x 8 periods; synthetic
+    # control: 40 units x n periods), else n
+    per_unit = {"difference_in_differences": 8, "synthetic_control": 40}.get(method, 1)
+    assert (pilot["sample_size"], scale["sample_size"]) == (200 * per_unit, 2000 * per_unit)
+    assert scale["sample_size"] == simulate.observations(method, 2000)
     assert scale["ci_upper"] - scale["ci_lower"] < pilot["ci_upper"] - pilot["ci_lower"]
     assert pilot["model_type"] == Method(method).model_type.value
     MeasureResult.from_dict(scale)  # a valid contract

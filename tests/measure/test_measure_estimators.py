@@ -3,7 +3,7 @@
 Independent means written here from the textbook formulas with numpy (full
 dummy-variable regressions, explicit sandwiches, a hand-rolled Cochrane-Orcutt
 and Newton-Raphson), not by calling the estimator's own code path. Tolerances:
-1e-8 for closed forms (OLS, two-way FE), 1e-5 for iterative fits (GLSAR, Logit).
+1e-8 for closed forms (OLS, two-way FE), 1e-5 for iterative fits (REML, Logit).
 """
 
 from __future__ import annotations
@@ -82,6 +82,39 @@ def test_experiment_without_covariates_is_the_difference_in_means():
     assert result["estimate"] == pytest.approx(difference, abs=CLOSED_FORM)
 
 
+def hc1_variance(y: np.ndarray, x: np.ndarray, column: int) -> float:
+    n, k = x.shape
+    bread = np.linalg.inv(x.T @ x)
+    residuals = y - x @ (bread @ x.T @ y)
+    meat = x.T @ (x * residuals[:, None] ** 2)
+    return float((n / (n - k) * bread @ meat @ bread)[column, column])
+
+
+def test_experiment_reports_variance_reduction_cuped():
+    """With the pre-period outcome as the covariate (CUPED), the treatment coefficient's
+    variance shrinks by about rho^2, rho the pre/post correlation; exactly, by the
+    ratio of the two HC1 variances."""
+    rng = np.random.default_rng(12)
+    n, rho = 20_000, 0.8
+    pre_period = rng.normal(size=n)
+    treated = rng.integers(0, 2, n)
+    noise = rng.normal(size=n)
+    spend = 1 + 0.2 * treated + rho * pre_period + np.sqrt(1 - rho**2) * noise
+    frame = pd.DataFrame({"spend": spend, "treated": treated, "pre_spend": pre_period})
+    result = estimate_experiment(
+        frame, outcome="spend", treatment="treated", covariates=["pre_spend"]
+    )
+    ones = np.ones(n)
+    adjusted = hc1_variance(spend, np.column_stack([ones, treated, pre_period]), 1)
+    unadjusted = hc1_variance(spend, np.column_stack([ones, treated]), 1)
+    reduction = result["diagnostics"]["variance_reduction"]
+    assert reduction == pytest.approx(1 - adjusted / unadjusted, abs=CLOSED_FORM)
+    assert reduction == pytest.approx(rho**2, abs=0.02)
+    assert result["diagnostics"]["inference"] == "ols_hc1_t(n-k)"
+    plain = estimate_experiment(frame, outcome="spend", treatment="treated")
+    assert "variance_reduction" not in plain["diagnostics"]  # nothing adjusted, nothing reduced
+
+
 # --- difference in differences ----------------------------------------------
 
 
@@ -143,8 +176,41 @@ def test_did_matches_dummy_regression_with_clustered_ses(drop):
     y = frame["sales"].to_numpy()
     r_squared = 1 - (residuals**2).sum() / ((y - y.mean()) ** 2).sum()
     assert result["diagnostics"]["r_squared"] == pytest.approx(r_squared, abs=CLOSED_FORM)
-    assert result["sample_size"] == g == 40
-    assert result["diagnostics"]["few_treated_clusters"] == {"value": 13.0, "passed": True}
+    assert g == 40
+    assert result["sample_size"] == len(frame)  # unit-period observations
+    diagnostics = result["diagnostics"]
+    assert diagnostics["few_treated_clusters"] == {"value": 13.0, "passed": True}
+    assert diagnostics["inference"] == "cluster_robust_t(G-1)"
+    assert (diagnostics["units"], diagnostics["treated_units"], diagnostics["control_units"]) == (
+        40,
+        13,
+        27,
+    )
+    assert (diagnostics["pre_periods"], diagnostics["post_periods"]) == (3, 3)
+
+
+def test_did_estimate_and_clustered_se_match_statsmodels():
+    """statsmodels counts the unit dummies in K (N - K in the small-sample factor); the
+    estimator does not (they are nested in the clusters): the SEs differ by exactly that."""
+    import statsmodels.api as sm
+
+    frame = panel_frame(drop=0.15)
+    result = estimate_difference_in_differences(
+        frame, outcome="sales", unit="store", time="year", treated="treated", treatment_start=2021
+    )
+    units, unit_codes = np.unique(frame["store"], return_inverse=True)
+    periods, period_codes = np.unique(frame["year"], return_inverse=True)
+    exposure = frame["treated"].to_numpy() * (frame["year"].to_numpy() >= 2021)
+    x = np.column_stack(
+        [exposure, np.eye(len(units))[unit_codes], np.eye(len(periods))[period_codes][:, 1:]]
+    )
+    fit = sm.OLS(frame["sales"].to_numpy(), x).fit(
+        cov_type="cluster", cov_kwds={"groups": unit_codes}, use_t=True
+    )
+    n, k_statsmodels, k_within = len(frame), x.shape[1], len(periods)
+    se = fit.bse[0] * np.sqrt((n - k_statsmodels) / (n - k_within))
+    lower, upper, p = t_interval(fit.params[0], se, len(units) - 1)
+    assert_result(result, fit.params[0], lower, upper, p, CLOSED_FORM)
 
 
 def test_did_pre_trend_matches_dummy_regression():
@@ -201,24 +267,31 @@ def series_frame(n: int = 150, seed: int = 4) -> pd.DataFrame:
     return frame.sample(frac=1.0, random_state=seed)  # the estimator must sort by time
 
 
-def cochrane_orcutt(y: np.ndarray, x: np.ndarray):
-    """Iterated FGLS with AR(1) errors; rho by the adjusted Yule-Walker estimate."""
-    n, rho = len(y), 0.0
-    for _ in range(10_000):
-        y_w, x_w = y[1:] - rho * y[:-1], x[1:] - rho * x[:-1]
-        beta = np.linalg.solve(x_w.T @ x_w, x_w.T @ y_w)
-        e = y - x @ beta
-        e = e - e.mean()
-        new_rho = (e[:-1] @ e[1:] / (n - 1)) / (e @ e / n)
-        if abs(new_rho - rho) < 1e-14:
-            break
-        rho = new_rho
-    y_w, x_w = y[1:] - rho * y[:-1], x[1:] - rho * x[:-1]
-    beta = np.linalg.solve(x_w.T @ x_w, x_w.T @ y_w)
-    residuals = y_w - x_w @ beta
-    df = len(y_w) - x.shape[1]
-    cov = (residuals @ residuals / df) * np.linalg.inv(x_w.T @ x_w)
-    return beta, np.sqrt(np.diag(cov)), df, residuals
+def ar1_covariance(rho: float, n: int) -> np.ndarray:
+    """Covariance of a stationary AR(1) with unit innovation variance, built densely."""
+    lags = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    return rho**lags / (1 - rho**2)
+
+
+def dense_gls(y: np.ndarray, x: np.ndarray, rho: float):
+    """GLS by statsmodels with the full AR(1) covariance: coefficients, their (X'S^-1X)^-1
+    and the residual sum of squares in the whitened metric."""
+    import statsmodels.api as sm
+
+    sigma = ar1_covariance(rho, len(y))
+    fit = sm.GLS(y, x, sigma=sigma).fit()
+    residuals = y - x @ fit.params
+    return fit.params, fit.normalized_cov_params, residuals @ np.linalg.solve(sigma, residuals)
+
+
+def dense_log_reml(y: np.ndarray, x: np.ndarray, rho: float) -> float:
+    """Restricted log-likelihood of rho (s^2 profiled out), from the textbook dense formula."""
+    sigma = ar1_covariance(rho, len(y))
+    _, log_det_sigma = np.linalg.slogdet(sigma)
+    _, bread, rss = dense_gls(y, x, rho)
+    _, log_det_bread = np.linalg.slogdet(bread)
+    n, k = x.shape
+    return -0.5 * log_det_sigma + 0.5 * log_det_bread - 0.5 * (n - k) * np.log(rss)
 
 
 def ljung_box_p(residuals: np.ndarray, lags: int, model_df: int) -> float:
@@ -229,28 +302,107 @@ def ljung_box_p(residuals: np.ndarray, lags: int, model_df: int) -> float:
     return float(stats.chi2.sf(q, lags - model_df))
 
 
-def test_its_matches_hand_rolled_cochrane_orcutt():
-    frame = series_frame()
+@pytest.mark.parametrize("its_model", ["level", "level_and_slope"])
+def test_its_matches_dense_reml_gls_and_numerical_integration_over_rho(its_model):
+    """The estimate is GLS at the REML rho; the interval integrates the GLS t over rho.
+
+    Reference: the dense AR(1) covariance (statsmodels GLS, slogdet), REML maximised by
+    scipy, and the interval's tails by adaptive quadrature over rho (scipy.integrate.quad)
+    with Jeffreys' prior ``(1 - rho^2)^(-1/2)``: none of the estimator's grid algebra.
+    """
+    from scipy import integrate, optimize
+
+    frame = series_frame(n=60, seed=8)
     result = estimate_interrupted_time_series(
-        frame, outcome="visits", time="week", intervention_time="2024-09-23"
+        frame, outcome="visits", time="week", intervention_time="2023-08-07", its_model=its_model
     )
     ordered = frame.sort_values("week")
     y = ordered["visits"].to_numpy()
     n = len(y)
-    post = (ordered["week"] >= "2024-09-23").to_numpy(dtype=float)
-    assert post.sum() == 60
-    x = np.column_stack([np.ones(n), np.arange(n), post])
-    beta, se, df, whitened = cochrane_orcutt(y, x)
-    lower, upper, p = t_interval(beta[2], se[2], df)
-    assert_result(result, beta[2], lower, upper, p, ITERATIVE)
+    post = (ordered["week"] >= "2023-08-07").to_numpy(dtype=float)
+    assert post.sum() == 29
+    position = np.arange(n, dtype=float)
+    columns = [np.ones(n), position, post]
+    contrast = np.array([0.0, 0.0, 1.0])
+    if its_model == "level_and_slope":
+        since = post * (position - position[post > 0].min())
+        columns.append(since)
+        contrast = np.append(contrast, since[post > 0].mean())  # the mean effect after t0
+    x = np.column_stack(columns)
+    k = x.shape[1]
+
+    best = optimize.minimize_scalar(
+        lambda rho: -dense_log_reml(y, x, rho),
+        bounds=(-0.99, 0.99),
+        method="bounded",
+        options={"xatol": 1e-9},
+    )
+    beta, _, _ = dense_gls(y, x, best.x)
+    assert result["diagnostics"]["ar1_coefficient"] == pytest.approx(best.x, abs=1e-5)
+    assert result["estimate"] == pytest.approx(contrast @ beta, abs=1e-6)
+
+    def log_posterior(rho: float) -> float:
+        return dense_log_reml(y, x, rho) - 0.5 * np.log(1 - rho**2)
+
+    peak = log_posterior(best.x)
+
+    def tail(value: float) -> float:
+        def integrand(rho: float, cdf: bool) -> float:
+            weight = np.exp(log_posterior(rho) - peak)
+            if not cdf:
+                return weight
+            coefficients, bread, rss = dense_gls(y, x, rho)
+            scale = np.sqrt(contrast @ bread @ contrast * rss / (n - k))
+            return weight * stats.t.cdf((value - contrast @ coefficients) / scale, n - k)
+
+        edges = (-0.995, 0.995)
+        total = integrate.quad(integrand, *edges, args=(False,), points=[best.x], limit=200)[0]
+        mass = integrate.quad(integrand, *edges, args=(True,), points=[best.x], limit=200)[0]
+        return mass / total
+
+    guess = result["ci_upper"] - result["ci_lower"]
+    lower = optimize.brentq(
+        lambda v: tail(v) - 0.025, result["ci_lower"] - guess, result["ci_lower"] + guess, xtol=1e-8
+    )
+    upper = optimize.brentq(
+        lambda v: tail(v) - 0.975, result["ci_upper"] - guess, result["ci_upper"] + guess, xtol=1e-8
+    )
+    assert result["ci_lower"] == pytest.approx(lower, abs=1e-4 * guess)
+    assert result["ci_upper"] == pytest.approx(upper, abs=1e-4 * guess)
+    at_zero = tail(0.0)
+    assert result["p_value"] == pytest.approx(2 * min(at_zero, 1 - at_zero), abs=1e-4)
+
+    residuals = y - x @ beta
+    whitened = residuals[1:] - best.x * residuals[:-1]
     autocorrelation = result["diagnostics"]["residual_autocorrelation"]
     assert autocorrelation["value"] == pytest.approx(
-        ljung_box_p(whitened, min(10, n // 5), 1), abs=ITERATIVE
+        ljung_box_p(whitened, min(10, n // 5), 1), abs=1e-4
     )
-    fitted_residuals = y - x @ beta
-    r_squared = 1 - (fitted_residuals**2).sum() / ((y - y.mean()) ** 2).sum()
-    assert result["diagnostics"]["r_squared"] == pytest.approx(r_squared, abs=ITERATIVE)
+    assert result["diagnostics"]["its_model"] == its_model
     assert result["sample_size"] == n
+
+
+def test_its_long_series_agrees_with_exact_ml_sarimax():
+    """With T = 400, rho is known well: the interval is SARIMAX's exact-ML one, nearly."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    rng = np.random.default_rng(9)
+    n = 400
+    noise = np.zeros(n)
+    for t in range(1, n):
+        noise[t] = 0.5 * noise[t - 1] + rng.normal()
+    post = (np.arange(n) >= 250).astype(float)
+    y = 3 + 0.01 * np.arange(n) + 0.4 * post + noise
+    result = estimate_interrupted_time_series(
+        pd.DataFrame({"t": np.arange(n), "y": y}), outcome="y", time="t", intervention_time=250
+    )
+    exog = np.column_stack([np.ones(n), np.arange(n) / n, post])  # scaled: the optimiser
+    fit = SARIMAX(y, exog=exog, order=(1, 0, 0), trend="n").fit(disp=False)
+    lower, upper = fit.conf_int()[2]
+    width = upper - lower
+    assert result["estimate"] == pytest.approx(fit.params[2], abs=0.02 * width)
+    assert result["ci_upper"] - result["ci_lower"] == pytest.approx(width, rel=0.05)
+    assert result["diagnostics"]["ar1_coefficient"] == pytest.approx(fit.params[3], abs=0.02)
 
 
 def test_its_accepts_numeric_time_and_a_date_threshold():
@@ -331,7 +483,7 @@ def test_observational_matches_hand_rolled_aipw():
     assert overlap["passed"] is bool(e.min() >= 0.05 and e.max() <= 0.95)
 
 
-def test_every_diagnostic_is_value_and_passed():
+def test_every_diagnostic_is_value_and_passed_or_a_plain_value():
     results = [
         estimate_experiment(experiment_frame(), outcome="spend", treatment="treated"),
         estimate_difference_in_differences(
@@ -352,9 +504,13 @@ def test_every_diagnostic_is_value_and_passed():
     for result in results:
         diagnostics = result["diagnostics"]
         assert isinstance(diagnostics.pop("r_squared"), float)
+        assert isinstance(diagnostics.pop("inference"), str)
         for name, diagnostic in diagnostics.items():
-            assert isinstance(diagnostic["value"], float), name
-            assert isinstance(diagnostic["passed"], bool), name
+            if isinstance(diagnostic, dict):
+                assert isinstance(diagnostic["value"], float), name
+                assert isinstance(diagnostic["passed"], bool), name
+            else:  # descriptive: counts, the AR coefficient, the model variant
+                assert isinstance(diagnostic, (int, float, str)), name
         assert result["ci_lower"] < result["estimate"] < result["ci_upper"]
 
 
@@ -392,11 +548,11 @@ def test_did_refuses_degenerate_input():
     frame = panel_frame()
     common = {"outcome": "sales", "unit": "store", "time": "year"}
     every_store = sorted(frame["store"].unique())
-    with pytest.raises(ValueError, match="every unit is treated"):
+    with pytest.raises(ValueError, match="treated_units: 0 control unit.*at least 2"):
         estimate_difference_in_differences(
             frame, **common, treated_units=every_store, treatment_start=2021
         )
-    with pytest.raises(ValueError, match="no treated units"):
+    with pytest.raises(ValueError, match="treated: 0 treated unit.*at least 1"):
         estimate_difference_in_differences(
             frame.assign(treated=0), **common, treated="treated", treatment_start=2021
         )
@@ -404,7 +560,7 @@ def test_did_refuses_degenerate_input():
         estimate_difference_in_differences(
             frame, **common, treated_units=["s01", "zz"], treatment_start=2021
         )
-    with pytest.raises(ValueError, match="no post-treatment periods"):
+    with pytest.raises(ValueError, match="treatment_start: 0 post-treatment period.*at least 1"):
         estimate_difference_in_differences(frame, **common, treated="treated", treatment_start=2099)
     with pytest.raises(ValueError, match="exactly one of treated"):
         estimate_difference_in_differences(
@@ -415,10 +571,17 @@ def test_did_refuses_degenerate_input():
         estimate_difference_in_differences(
             varying, **common, treated="treated", treatment_start=2021
         )
-    few_units = frame[frame["store"].isin(every_store[:20])]
-    with pytest.raises(ValueError, match="too few units: 20"):
+    few_rows = frame[frame["store"].isin(every_store[:4])]
+    with pytest.raises(ValueError, match="too few observations .*: 24; .* at least 30"):
         estimate_difference_in_differences(
-            few_units, **common, treated="treated", treatment_start=2021
+            few_rows, **common, treated="treated", treatment_start=2021
+        )
+    with pytest.raises(ValueError, match="treatment_start: 1 pre-treatment period.*at least 2"):
+        estimate_difference_in_differences(frame, **common, treated="treated", treatment_start=2019)
+    one_control = frame[frame["treated"].eq(1) | frame["store"].eq(every_store[-1])]
+    with pytest.raises(ValueError, match="treated: 1 control unit.*at least 2"):
+        estimate_difference_in_differences(
+            one_control, **common, treated="treated", treatment_start=2021
         )
 
 

@@ -184,7 +184,7 @@ def test_method_and_data_required_by_the_statistical_measure(folder):
     found = problems(folder, {"data": EXPERIMENT["data"]}, {"method": "experiment"})
     assert found == [
         "initiatives[0].method: required by the statistical measure (one of experiment, "
-        "difference_in_differences, interrupted_time_series, observational)",
+        "difference_in_differences, interrupted_time_series, observational, synthetic_control)",
         "initiatives[1].data: required by the statistical measure",
     ]
 
@@ -239,3 +239,77 @@ def test_the_shipped_example_validates():
     assert preflight(loaded) == []
     with_scale = [i.initiative_id for i in loaded.initiatives if i.scale_data is not None]
     assert 0 < len(with_scale) < len(loaded.initiatives)
+
+
+def test_a_small_did_panel_is_judged_by_what_the_method_needs(folder):
+    """27 states x 6 quarters: fewer than 30 units, 162 observations; the method needs
+    treated and control units and periods on both sides, not 30 units."""
+    states = pd.DataFrame(
+        [
+            {"state": f"st{u:02d}", "quarter": q, "sales": float(u + q + (u < 9) * (q >= 4))}
+            for u in range(27)
+            for q in range(6)
+        ]
+    )
+    states.to_csv(folder / "data" / "states.csv", index=False)
+    did = with_data(
+        DID,
+        path="data/states.csv",
+        unit="state",
+        time="quarter",
+        treatment_start=4,
+        treated_units=[f"st{u:02d}" for u in range(9)],
+    )
+    assert preflight(config(folder, did)) == []
+    found = problems(
+        folder,
+        with_data(did, treated_units=[f"st{u:02d}" for u in range(26)]),
+        with_data(did, treatment_start=1),
+    )
+    assert found == [
+        "initiatives[0].data.treated_units: data/states.csv has 1 control unit(s); DiD needs "
+        "at least 2 (treatment_start 4)",
+        "initiatives[1].data.treatment_start: data/states.csv has 1 pre-treatment period(s); "
+        "DiD needs at least 2 (treatment_start 1)",
+    ]
+    tiny = states[states["state"].isin(["st00", "st01", "st02", "st03"])]
+    tiny.to_csv(folder / "data" / "tiny.csv", index=False)
+    assert problems(folder, with_data(did, path="data/tiny.csv", treated_units=["st00"])) == [
+        "initiatives[0].data.path: data/tiny.csv has 24 rows (unit-period observations); the "
+        "statistical measure needs at least 30"
+    ]
+
+
+SYNTHETIC_CONTROL = {**DID, "method": "synthetic_control"}
+
+
+def test_synthetic_control_needs_donors_and_a_balanced_panel(folder):
+    regions = pd.DataFrame(
+        [
+            {"region": f"r{u:02d}", "week": w, "sales": float((u * 7 + w * 3) % 11)}
+            for u in range(21)
+            for w in range(10)
+        ]
+    )
+    regions.to_csv(folder / "data" / "regions.csv", index=False)
+    sc = with_data(
+        SYNTHETIC_CONTROL,
+        path="data/regions.csv",
+        unit="region",
+        time="week",
+        treatment_start=6,
+        treated_units=["r00"],
+    )
+    assert preflight(config(folder, sc)) == []
+    regions.iloc[1:].to_csv(folder / "data" / "gappy.csv", index=False)
+    found = problems(
+        folder,
+        with_data(sc, treated_units=["r00", "r01", "r02"]),
+        with_data(sc, path="data/gappy.csv"),
+    )
+    assert found == [
+        "initiatives[0].data.treated_units: data/regions.csv has 18 control (donor) units; "
+        "synthetic control's placebo inference needs at least 19",
+        "initiatives[1].data.time: data/gappy.csv is unbalanced (1 unit-period rows missing); "
+        "synthetic control needs every unit in every period",
+    ]

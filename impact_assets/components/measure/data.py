@@ -34,6 +34,7 @@ from impact_assets.contracts.types import Method
 
 STATISTICAL_COMPONENT = "statistical"
 ITS_MIN_POINTS_PER_SIDE = 3  # time points needed before and after the intervention
+SC_MIN_DONORS = 19  # (donors + 1) * 0.05 >= 1: a placebo p-value can reach 0.05
 
 _CACHE_SIZE = 32
 _cache: OrderedDict[tuple[str, int, int], tuple[pd.DataFrame, str]] = OrderedDict()
@@ -177,6 +178,33 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+# What a difference-in-differences panel needs (the method's own requirements).
+DID_MIN_TREATED_UNITS = 1
+DID_MIN_CONTROL_UNITS = 2
+DID_MIN_PRE_PERIODS = 2
+DID_MIN_POST_PERIODS = 1
+
+
+def panel_design_problems(
+    treated_units: int, control_units: int, pre_periods: int, post_periods: int
+) -> list[tuple[str, str]]:
+    """What a DiD panel lacks, as ``(key, message)``; ``key`` is ``treated`` or ``treatment_start``.
+
+    Two control units, so that the control trend is not one unit's noise; two
+    pre-treatment periods, so that the pre-trend can be checked.
+    """
+    problems: list[tuple[str, str]] = []
+    for key, count, minimum, what in (
+        ("treated", treated_units, DID_MIN_TREATED_UNITS, "treated unit(s)"),
+        ("treated", control_units, DID_MIN_CONTROL_UNITS, "control unit(s)"),
+        ("treatment_start", pre_periods, DID_MIN_PRE_PERIODS, "pre-treatment period(s)"),
+        ("treatment_start", post_periods, DID_MIN_POST_PERIODS, "post-treatment period(s)"),
+    ):
+        if count < minimum:
+            problems.append((key, f"{count} {what}; DiD needs at least {minimum}"))
+    return problems
+
+
 # --- pre-flight ---------------------------------------------------------------
 
 
@@ -297,7 +325,7 @@ def _check_units(frame: pd.DataFrame, spec: FileData, shown: str) -> list[str]:
     return problems + _too_few(len(frame), "rows (units)", shown)
 
 
-def _check_panel(frame: pd.DataFrame, spec: FileData, shown: str) -> list[str]:
+def _check_panel(frame: pd.DataFrame, spec: FileData, shown: str, method: str = "DiD") -> list[str]:
     keys = ("outcome", "unit", "time", "treated")
     problems = _missing_columns(frame, spec, shown, keys)
     if problems:
@@ -308,8 +336,9 @@ def _check_panel(frame: pd.DataFrame, spec: FileData, shown: str) -> list[str]:
         problems.append(f".unit: column {spec.unit!r} in {shown} has missing values")
         return problems
     if spec.treated is not None:
+        treated_key = "treated"
         problem = _binary_problem(
-            frame[spec.treated], "treated", shown, "DiD needs treated and control units"
+            frame[spec.treated], "treated", shown, f"{method} needs treated and control units"
         )
         if problem:
             problems.append(problem)
@@ -321,7 +350,9 @@ def _check_panel(frame: pd.DataFrame, spec: FileData, shown: str) -> list[str]:
                 f"unit (it varies for {int((per_unit > 1).sum())} units)"
             )
             return problems
+        mask = binary_values(frame[spec.treated]).astype(bool)
     else:
+        treated_key = "treated_units"
         mask, missing = unit_membership(units, spec.treated_units or [])
         if missing:
             shown_missing = ", ".join(repr(u) for u in missing[:6])
@@ -330,34 +361,73 @@ def _check_panel(frame: pd.DataFrame, spec: FileData, shown: str) -> list[str]:
             )
         if not mask.any():
             problems.append(
-                f".treated_units: none of the listed units is in {shown}; DiD needs treated units"
+                f".treated_units: none of the listed units is in {shown}; "
+                f"{method} needs treated units"
             )
         elif mask.all():
             problems.append(
                 f".treated_units: every unit in {shown} is listed as treated; "
-                "DiD needs control units"
+                f"{method} needs control units"
             )
     try:
         post = at_or_after(frame[spec.time], spec.treatment_start)
     except ValueError as error:
         problems.append(f".treatment_start: {error}")
+        post = None
     else:
         if post.all():
             problems.append(
                 f".treatment_start: {spec.treatment_start!r} is at or before every value of "
-                f"column {spec.time!r} in {shown}; DiD needs pre-treatment periods"
+                f"column {spec.time!r} in {shown}; {method} needs pre-treatment periods"
             )
         elif not post.any():
             problems.append(
                 f".treatment_start: {spec.treatment_start!r} is after every value of column "
-                f"{spec.time!r} in {shown}; DiD needs post-treatment periods"
+                f"{spec.time!r} in {shown}; {method} needs post-treatment periods"
             )
     if frame.duplicated([spec.unit, spec.time]).any():
         problems.append(
             f".time: {shown} has repeated ({spec.unit}, {spec.time}) pairs; a panel needs "
             "one row per unit and period"
         )
-    return problems + _too_few(int(units.nunique()), "units", shown)
+    if problems or post is None:
+        return problems + _too_few(len(frame), "rows (unit-period observations)", shown)
+    treated_units = pd.Series(mask, index=frame.index).groupby(units, sort=False).any()
+    times = frame[spec.time]
+    post_periods = int(times[post].nunique())
+    counts = (int(treated_units.sum()), int((~treated_units).sum()))
+    pre_periods = times.nunique() - post_periods
+    for key, message in panel_design_problems(*counts, pre_periods, post_periods):
+        problems.append(
+            f".{treated_key if key == 'treated' else key}: {shown} has {message} "
+            f"(treatment_start {spec.treatment_start!r})"
+        )
+    return problems + _too_few(len(frame), "rows (unit-period observations)", shown)
+
+
+def _check_synthetic_control(frame: pd.DataFrame, spec: FileData, shown: str) -> list[str]:
+    problems = _check_panel(frame, spec, shown, method="synthetic control")
+    if problems:
+        return problems
+    if spec.treated is not None:
+        treated = frame.groupby(spec.unit, sort=False)[spec.treated].first().astype(bool)
+    else:
+        mask, _ = unit_membership(frame[spec.unit], spec.treated_units or [])
+        treated = pd.Series(mask, index=frame.index).groupby(frame[spec.unit], sort=False).any()
+    donors = int((~treated).sum())
+    if donors < SC_MIN_DONORS:
+        key = "treated" if spec.treated is not None else "treated_units"
+        problems.append(
+            f".{key}: {shown} has {donors} control (donor) units; synthetic control's placebo "
+            f"inference needs at least {SC_MIN_DONORS}"
+        )
+    cells = frame[spec.unit].nunique() * frame[spec.time].nunique()
+    if len(frame) != cells:
+        problems.append(
+            f".time: {shown} is unbalanced ({cells - len(frame)} unit-period rows missing); "
+            "synthetic control needs every unit in every period"
+        )
+    return problems
 
 
 def _check_series(frame: pd.DataFrame, spec: FileData, shown: str) -> list[str]:
@@ -395,6 +465,7 @@ _CHECKS = {
     Method.DIFFERENCE_IN_DIFFERENCES: _check_panel,
     Method.INTERRUPTED_TIME_SERIES: _check_series,
     Method.OBSERVATIONAL: _check_units,
+    Method.SYNTHETIC_CONTROL: _check_synthetic_control,
 }
 if set(_CHECKS) != set(METHOD_FILE_KEYS):  # a new method needs its pre-flight check
     raise RuntimeError("data._CHECKS must cover every Method")

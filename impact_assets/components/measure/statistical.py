@@ -30,11 +30,13 @@ class StatisticalMeasure(PipelineComponent):
 
     The event is MEASURE's (see :mod:`impact_assets.components.base`). Simulated
     data: the pilot has ``pilot_sample_size`` units, the scale sample
-    ``event["sample_size"]`` (time points for ITS), each an independent draw
+    ``event["sample_size"]`` (time points for ITS and synthetic control), each an
+    independent draw
     with its stage's true effect. File data: the pilot reads ``data``, the scale
     stage ``scale_data``; without ``scale_data``, or while its file does not
-    exist, the scale stage raises :class:`DataNotAvailable`. The sample size of
-    file data is what the file holds (units, or time points for ITS).
+    exist, the scale stage raises :class:`DataNotAvailable`. The sample size is
+    what the estimator fitted: units, unit-period observations for the panel
+    methods (DiD, synthetic control), time points for ITS.
     """
 
     # Simulated samples carry simulate.true_effect / effect_at_scale: the report may compare.
@@ -52,7 +54,8 @@ class StatisticalMeasure(PipelineComponent):
             )
         stage = Stage(event.get("stage", Stage.PILOT.value))
         sample = _SOURCES[initiative.data.source](initiative, stage, event)
-        result = estimate(initiative.method, sample.frame, sample.columns)
+        options = {"its_model": initiative.its_model}
+        result = estimate(initiative.method, sample.frame, sample.columns, options)
         return MeasureResult(
             initiative_id=initiative.initiative_id,
             effect_estimate=result["estimate"],
