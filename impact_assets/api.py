@@ -127,6 +127,7 @@ def run_impact_loop(
     executor: str = DEFAULT_EXECUTOR,
     on_poll: Callable[[str], None] | None = None,
     through_queue: bool = False,
+    on_note: Callable[[str], None] | None = None,
 ) -> LoopRun:
     """Validate the config, sync partitions, run ``impact_loop`` once and read its values back.
 
@@ -147,13 +148,15 @@ def run_impact_loop(
     loop_id = loop_id or new_loop_id()
     run_tags = {**(tags or {}), **partition_range_tags(instance), LOOP_ID_TAG: loop_id}
     run_config = loop_run_config(config_path, executor)
-    if through_queue:
-        if not has_run_queue(instance):
-            raise ValueError("through_queue: this instance has no run queue (QueuedRunCoordinator)")
-        outcome = run_through_queue(instance, run_tags, run_config, run_id, on_poll)
-    else:
+    if not through_queue:
         outcome = run_in_process(instance, run_tags, run_config, run_id)
-    return LoopRun(sync, outcome, collect_loop_values(instance, config, loop_id))
+        return LoopRun(sync, outcome, collect_loop_values(instance, config, loop_id))
+    if not has_run_queue(instance):
+        raise ValueError("through_queue: this instance has no run queue (QueuedRunCoordinator)")
+    with LoopQueue(instance, on_note) as queue:
+        outcome = queue.run(run_tags, run_config, run_id, on_poll)
+        # read now: a loop queued behind this one replaces the stored values
+        return LoopRun(sync, outcome, collect_loop_values(instance, config, loop_id))
 
 
 # A run launched through the queue records the daemon started for it (host/pid of its
@@ -169,53 +172,81 @@ IN_PROGRESS = [
 ]
 
 
-def run_through_queue(
-    instance: dg.DagsterInstance,
-    tags: Mapping[str, str],
-    run_config: Mapping[str, Any],
-    run_id: str | None = None,
-    on_poll: Callable[[str], None] | None = None,
-) -> LoopOutcome:
-    """Queue the run and wait for it, with a daemon of this process's if the instance has none.
+class LoopQueue:
+    """Loops through the instance's run queue, with a daemon of this process's if none serves it.
 
-    A Ctrl-C cancels the run (in the queue, or by terminating its worker).
+    Use as a context manager: ``run()`` queues a loop and waits for it; on exit, a
+    daemon started here first starts and finishes the runs other loops queued
+    meanwhile, then stops. Read a loop's values before leaving the block: a later
+    loop replaces them.
     """
-    fail_runs_of_dead_daemons(instance)
-    daemon: LoopDaemon | None = None
-    home = Path(instance.root_directory)
-    if not queue_daemon_alive(instance):
-        daemon = LoopDaemon(home).start()
-    run_tags = dict(tags)
-    if daemon is not None:
-        run_tags[DAEMON_TAG] = f"{socket.gethostname()}/{daemon.process.pid}"
-    try:
+
+    def __init__(
+        self, instance: dg.DagsterInstance, on_note: Callable[[str], None] | None = None
+    ):
+        self.instance = instance
+        self.home = Path(instance.root_directory)
+        self.daemon = LoopDaemon(self.home)
+        self.on_note = on_note
+        self._interrupted = False
+
+    def __enter__(self) -> LoopQueue:
+        fail_runs_of_dead_daemons(self.instance)
+        if not queue_daemon_alive(self.instance, self.home):
+            self.daemon.try_start()  # False while another loop's daemon serves this home
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._interrupted:
+            self.daemon.stop()
+        else:
+            self.daemon.stop(self.instance, on_wait=_waiting_note(self.on_note))
+
+    def run(
+        self,
+        tags: Mapping[str, str],
+        run_config: Mapping[str, Any],
+        run_id: str | None = None,
+        on_poll: Callable[[str], None] | None = None,
+    ) -> LoopOutcome:
+        """Queue one loop run and wait for it; a Ctrl-C cancels it."""
+        instance, daemon = self.instance, self.daemon
+        run_tags = dict(tags)
+        if daemon.running:
+            run_tags[DAEMON_TAG] = f"{socket.gethostname()}/{daemon.pid}"
         run_id = submit_to_queue(instance, run_tags, run_config, run_id)
         queued_since = time.monotonic()
 
         def poll() -> None:
-            nonlocal daemon, queued_since
+            nonlocal queued_since
             if on_poll is not None:
                 on_poll(run_id)
-            if daemon is not None and daemon.running:
+            if daemon.running:
                 return
             run = instance.get_run_by_id(run_id)
             if run is None or run.status is not dg.DagsterRunStatus.QUEUED:
                 queued_since = time.monotonic()
             elif time.monotonic() - queued_since > NO_DAEMON_GRACE_SECONDS and not (
-                queue_daemon_alive(instance)
+                queue_daemon_alive(instance, self.home)
             ):
                 # the daemon that would have started this run is gone: start one
-                daemon = LoopDaemon(home).start()
+                daemon.try_start()
 
         try:
             return wait_for_run(instance, run_id, on_poll=poll)
         except KeyboardInterrupt:
+            self._interrupted = True
             instance.run_coordinator.cancel_run(run_id)
             wait_for_run(instance, run_id)
             raise
-    finally:
-        if daemon is not None:
-            daemon.stop()
+
+
+def _waiting_note(on_note: Callable[[str], None] | None) -> Callable[[int], None] | None:
+    if on_note is None:
+        return None
+    return lambda count: on_note(
+        f"  this loop's daemon finishes {count} other queued or running loop run(s) first"
+    )
 
 
 def fail_runs_of_dead_daemons(instance: dg.DagsterInstance) -> list[str]:

@@ -86,6 +86,7 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
             tags={LAUNCHED_BY_TAG: LAUNCHED_BY},
             executor=args.executor,
             through_queue=has_run_queue(instance),
+            on_note=say,
         )
 
     values, outcome = run.values, run.outcome
