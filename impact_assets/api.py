@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -38,6 +37,7 @@ from impact_assets.lib.partitions import (
     sync_initiative_partitions,
 )
 from impact_assets.loop.ids import new_loop_id
+from impact_assets.loop.worker import process_alive
 
 
 @dataclass(frozen=True)
@@ -260,25 +260,10 @@ def fail_runs_of_dead_daemons(instance: dg.DagsterInstance) -> list[str]:
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS)):
         owner = run.tags.get(DAEMON_TAG, "")
         owner_host, _, pid = owner.partition("/")
-        if owner_host != host or not pid.isdigit() or _process_alive(int(pid)):
+        if owner_host != host or not pid.isdigit() or process_alive(int(pid)):
             continue
         instance.report_run_failed(
             run, "the loop daemon that launched this run stopped before the run ended"
         )
         failed.append(run.run_id)
     return failed
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether ``pid`` runs; a zombie (ended, not yet reaped) does not."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"

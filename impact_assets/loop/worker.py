@@ -6,6 +6,7 @@ import os
 import select
 import threading
 import time
+from pathlib import Path
 
 
 def exit_with_parent(parent_pid: int) -> None:
@@ -27,18 +28,23 @@ def _exit_when_gone(pid: int) -> None:
     except ProcessLookupError:
         os._exit(1)
     except (AttributeError, OSError):  # no pidfd (not Linux, or an old kernel): poll
-        while _alive(pid):
+        while process_alive(pid):
             time.sleep(1.0)
     else:
         select.select([handle], [], [])  # readable once the process has ended
     os._exit(1)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (ended, not yet reaped by its parent) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):  # no /proc: the signal answered, so it runs
+        return True
+    return state != "Z"
