@@ -58,9 +58,9 @@ def evaluation(initiative_id: str, cost: float, r_med: float, confidence: float 
             initiative_id=initiative_id,
             confidence=confidence,
             cost=cost,
-            R_best=r_med * 2,
+            R_best=r_med + abs(r_med),
             R_med=r_med,
-            R_worst=r_med / 2,
+            R_worst=r_med - abs(r_med) / 2,
             model_type=ModelType.EXPERIMENT,
             sample_size=200,
             loop_id=LOOP,
@@ -96,7 +96,7 @@ def loop_report(reports: list[OutcomeReport], **summary_overrides) -> LoopReport
         "initiatives_selected": len(reports),
         "initiatives_scaled": len(reports),
         "total_budget_used": 10.0 * len(reports),
-        "avg_abs_prediction_error": 1.5,
+        "mean_abs_prediction_error": 1.5,
         "mean_prediction_error": 0.5,
         "pilot_ci_coverage_pilot_truth": 1.0,
         "pilot_ci_coverage_scale_truth": 1.0,
@@ -177,6 +177,7 @@ def test_allocation_rows_say_why_each_candidate_was_or_was_not_selected():
         "too-dear": evaluation("too-dear", 50.0, 400.0),
         "left-out": evaluation("left-out", 10.0, 1.0),
         "doubtful": evaluation("doubtful", 10.0, 300.0, confidence=0.1),
+        "losing": evaluation("losing", 5.0, -20.0),
     }
     result = AllocateResult(
         selected_initiatives=["chosen"],
@@ -190,26 +191,33 @@ def test_allocation_rows_say_why_each_candidate_was_or_was_not_selected():
             j: {"v_star": 10.0, "portfolio_value": 7.0, "regret": 3.0}
             for j in ("best", "med", "worst")
         },
-        excluded={"doubtful": "confidence 0.1 below min_confidence 0.5"},
+        excluded={
+            "doubtful": "confidence 0.1 below min_confidence 0.5",
+            "broken": "skipped: pilot failed: RuntimeError: singular design",
+        },
         loop_id=LOOP,
     )
     rows = allocation_rows(result, evaluations)
-    assert [r["initiative_id"] for r in rows] == sorted(evaluations)
+    # selected first, then the closest misses by median return per cost
+    assert [r["initiative_id"] for r in rows][:3] == ["chosen", "too-dear", "left-out"]
+    assert sorted(r["initiative_id"] for r in rows) == sorted([*evaluations, "broken"])
     assert all(list(r) == list(ALLOCATION_COLUMNS) for r in rows)
-    why = {r["initiative_id"]: r["why"] for r in rows}
+    why = {r["initiative_id"]: r["reason"] for r in rows}
     assert why["chosen"] == "selected"
     assert why["doubtful"].startswith("excluded: confidence 0.1")
-    assert why["too-dear"].startswith("over budget")
-    assert why["left-out"].startswith("not optimal")
+    assert why["broken"] == "failed: skipped: pilot failed: RuntimeError: singular design"
+    assert why["losing"] == "negative or zero expected return (R_med -$20)"
+    assert why["too-dear"] == "does not fit: costs $50, the selection leaves $40"
+    assert why["left-out"] == "dominated: minimax_regret found a better use of the same budget"
     assert {r["initiative_id"] for r in rows if r["selected"]} == {"chosen"}
 
     assert [r["scenario"] for r in scenario_rows(result)] == ["best", "med", "worst"]
     metadata = allocation_metadata(result, evaluations)
-    assert metadata["row_count"] == 4 and metadata["budget_left"] == 40.0
-    assert table_rows(metadata["candidates"].value) == 4
+    assert metadata["row_count"] == 6 and metadata["budget_left"] == 40.0
+    assert table_rows(metadata["candidates"].value) == 6
     assert column_names(metadata["candidates"]) == list(ALLOCATION_COLUMNS)
     records = {r.data["initiative_id"]: r.data for r in metadata["candidates"].records}
-    assert records["chosen"]["selected"] is True and records["chosen"]["why"] == "selected"
+    assert records["chosen"]["selected"] is True and records["chosen"]["reason"] == "selected"
     assert records["too-dear"]["selected"] is False
     assert column_names(metadata["scenarios"]) == ["scenario", "V*", "portfolio_value", "regret"]
     assert [r.data["scenario"] for r in metadata["scenarios"].records] == ["best", "med", "worst"]
@@ -221,7 +229,7 @@ def test_allocation_rows_say_why_each_candidate_was_or_was_not_selected():
 def test_infeasible_allocation_names_its_status_for_every_candidate():
     result = AllocateResult([], {}, {}, 100.0, "minimax_regret", AllocationStatus.INFEASIBLE)
     rows = allocation_rows(result, {"a": evaluation("a", 10.0, 5.0)})
-    assert rows[0]["why"] == "not selected: the allocation is infeasible"
+    assert rows[0]["reason"] == "no decision: the allocation is infeasible"
 
 
 def test_report_and_summary_tables_have_a_row_per_report():
@@ -260,7 +268,7 @@ def test_tables_show_rounded_numbers_and_the_values_keep_full_precision():
     assert column_names(metadata["scenarios"]) == ["scenario", "weight", "portfolio_value"]
     assert metadata["scenarios"].records[0].data["weight"] == 0.3333
 
-    report = loop_report([outcome("a", 10.123456, 12.0, None)], avg_abs_prediction_error=1.23456)
+    report = loop_report([outcome("a", 10.123456, 12.0, None)], mean_abs_prediction_error=1.23456)
     tables = report_metadata(report, evaluations, load_config(CONFIG))
     assert column_names(tables["reports"]) == list(REPORT_COLUMNS)
     assert tables["reports"].records[0].data["predicted_return"] == 10.12

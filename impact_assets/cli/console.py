@@ -3,33 +3,76 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
-from impact_assets.config import PortfolioConfig
-from impact_assets.contracts import LoopReport
+from impact_assets.config import PROJECT_ROOT, PortfolioConfig
+from impact_assets.contracts import AllocateResult, LoopReport
+from impact_assets.loop.decision import Candidate, closest_misses, money, reason_counts
+
+RULE = "=" * 70
+# Above this many initiatives the decision is summarised: counts per reason and the
+# closest misses, with a pointer to the full table.
+FULL_LIST_LIMIT = 30
+CLOSEST_MISSES = 10
+# the original plan's column (longer labels just follow with one space)
+SUMMARY_LABEL_WIDTH = 22
+# What each mock component does instead of the real thing (the console says so).
+MOCK_NOTES = {
+    "measure": "mock (random effects)",
+    "evaluate": "mock (random confidence)",
+    "allocate": "mock (greedy by confidence x median return)",
+}
 
 
-def _money(value: float) -> str:
-    return f"-${abs(value):,.0f}" if value < 0 else f"${value:,.0f}"
+def in_currency(config: PortfolioConfig) -> bool:
+    """Whether returns are in the budget's currency: some initiative sets ``value_per_unit``."""
+    return any(i.value_per_unit != 1 for i in config.initiatives)
+
+
+def header_lines(config: PortfolioConfig) -> list[str]:
+    """The components the loop runs (mocks say so) and the unit returns are shown in."""
+    names = {
+        "measure": config.measure.component,
+        "evaluate": config.evaluate.component,
+        "allocate": config.allocate.component,
+    }
+    shown = [
+        f"{stage.upper()}: {MOCK_NOTES[stage] if name == 'mock' else name}"
+        for stage, name in names.items()
+    ]
+    unit = (
+        "returns in the budget's currency (effect x value_per_unit)"
+        if in_currency(config)
+        else "returns in outcome units (no initiative sets value_per_unit), shown as percentages"
+    )
+    return ["  " + " | ".join(shown), f"  ({unit})"]
+
+
+def amount_formatter(config: PortfolioConfig) -> Callable[..., str]:
+    """Formats a return as currency, or as a percentage of the outcome when there is none."""
+    currency = in_currency(config)
+
+    def amount(value: float, signed: bool = False) -> str:
+        if currency:
+            return ("+" if signed and value >= 0 else "") + money(value)
+        return f"{value:+.2%}" if signed else f"{value:.2%}"
+
+    return amount
 
 
 def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys.stdout) -> None:
     """The seed's OUTCOME REPORTS and SUMMARY, plus how good the decision was where known."""
-    in_currency = any(i.value_per_unit != 1 for i in config.initiatives)
-
-    def amount(value: float, signed: bool = False) -> str:
-        if in_currency:
-            return ("+" if signed and value >= 0 else "") + _money(value)
-        return f"{value:+.2%}" if signed else f"{value:.2%}"
+    amount = amount_formatter(config)
 
     def line(text: str = "") -> None:
         print(text, file=out)
 
-    rule = "=" * 70
     line()
-    line(rule)
+    line(RULE)
     line("OUTCOME REPORTS")
-    line(rule)
+    line(RULE)
     for r in report.reports:
         line()
         line(r.initiative_id)
@@ -38,7 +81,7 @@ def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys
         line(f"  Actual:    {amount(r.actual_return)}")
         line(f"  Error:     {amount(r.prediction_error, signed=True)}")
         line(f"  Confidence: {r.confidence_score:.2f} ({r.model_type.value})")
-        line(f"  Budget:    {_money(r.budget_allocated)}")
+        line(f"  Budget:    {money(r.budget_allocated)}")
         line(f"  Samples:   {r.sample_size_pilot} → {r.sample_size_scale}")
         if r.true_effect is not None:
             covers = "yes" if r.pilot_ci_covers_scale_truth else "no"
@@ -47,28 +90,88 @@ def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys
             covers = "yes" if r.pilot_ci_covers_pilot_truth else "no"
             line(f"  Pilot CI covers the pilot's true effect: {covers}")
 
+    def field(label: str, value: object) -> None:
+        line(f"  {label + ':':<{SUMMARY_LABEL_WIDTH}} {value}")
+
     s = report.summary
     line()
-    line(rule)
+    line(RULE)
     line("SUMMARY")
-    line(rule)
-    line(f"  Initiatives evaluated: {s.initiatives_evaluated}")
-    line(f"  Initiatives selected:  {s.initiatives_selected}")
+    line(RULE)
+    field("Initiatives evaluated", s.initiatives_evaluated)
+    field("Initiatives selected", s.initiatives_selected)
     if s.awaiting_data:
-        line(f"  Awaiting scale data:   {', '.join(s.awaiting_data)}")
+        field("Awaiting scale data", ", ".join(s.awaiting_data))
     if s.failed:
-        line(f"  Failed:                {', '.join(s.failed)}")
+        field("Failed", ", ".join(s.failed))
     if not report.reports:
         line("  No initiatives selected for scaling.")
         return
-    line(f"  Total budget used:     {_money(s.total_budget_used)}")
-    line(f"  Avg prediction error:  {amount(s.avg_abs_prediction_error)}")
-    line(f"  Mean prediction error: {amount(s.mean_prediction_error, signed=True)}")
+    field("Total budget used", money(s.total_budget_used))
+    field("Mean absolute prediction error", amount(s.mean_abs_prediction_error))
+    field("Mean prediction error (actual - predicted)", amount(s.mean_prediction_error, True))
     if s.oracle_ratio is not None:
-        line(f"  Realised true value:   {_money(s.realised_value)}")
-        line(f"  Oracle's true value:   {_money(s.oracle_value)}")
-        line(f"  Oracle ratio:          {s.oracle_ratio:.1%}")
+        field("Realised true value", money(s.realised_value))
+        field("Oracle's true value", money(s.oracle_value))
+        field("Oracle ratio", f"{s.oracle_ratio:.1%}")
     elif s.oracle_omitted_reason:
-        line(f"  Oracle comparison:     omitted ({s.oracle_omitted_reason})")
+        field("Oracle comparison", f"omitted ({s.oracle_omitted_reason})")
 
 
+def print_decision(
+    allocation: AllocateResult,
+    config: PortfolioConfig,
+    home: Path,
+    output_json: Path | None = None,
+    out: TextIO = sys.stdout,
+) -> None:
+    """The decision: the rule, the budget, every initiative left out and why, how to look."""
+    amount = amount_formatter(config)
+
+    def line(text: str = "") -> None:
+        print(text, file=out)
+
+    candidates = [Candidate.from_dict(c) for c in allocation.candidates]
+    missed = [c for c in candidates if not c.selected]
+    left = allocation.budget - allocation.total_allocated
+    line()
+    line(RULE)
+    line("DECISION")
+    line(RULE)
+    line(f"  Rule:         {allocation.rule} ({allocation.status.value})")
+    line(
+        f"  Budget used:  {money(allocation.total_allocated)} of {money(allocation.budget)} "
+        f"({money(left)} left)"
+    )
+    selected = allocation.selected_initiatives
+    line(f"  Selected ({len(selected)}): {', '.join(selected) if selected else 'none'}")
+    if not missed:
+        line("  Not selected: none")
+    elif len(candidates) <= FULL_LIST_LIMIT:
+        line(f"  Not selected ({len(missed)}):")
+        for candidate in missed:
+            line(f"    {candidate.initiative_id}: {candidate.reason}")
+    else:
+        counts = reason_counts(missed)
+        line(
+            f"  Not selected ({len(missed):,}): "
+            + ", ".join(f"{count:,} {kind}" for kind, count in counts.items())
+        )
+        misses = closest_misses(candidates, CLOSEST_MISSES)
+        if misses:
+            line(f"  The {len(misses)} closest misses (median return per cost):")
+            for candidate in misses:
+                line(
+                    f"    {candidate.initiative_id}: R_med {amount(candidate.R_med)} for "
+                    f"{money(candidate.cost)}; {candidate.reason}"
+                )
+        where = (
+            f"{output_json} (allocate_result.candidates)"
+            if output_json
+            else "--output-json PATH (allocate_result.candidates)"
+        )
+        line(f"  Every initiative and its reason: {where}, or the allocation's")
+        line("  candidates table in the UI.")
+    line(f"  Loop:         {allocation.loop_id}")
+    line("  Open these runs in the UI:")
+    line(f"    DAGSTER_HOME={home} dagster dev -w {PROJECT_ROOT / 'workspace.yaml'}")

@@ -56,7 +56,7 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
     import dagster as dg
 
     from impact_assets.api import fail_runs_of_dead_daemons, run_impact_loop
-    from impact_assets.cli.console import print_reports
+    from impact_assets.cli.console import header_lines, print_decision, print_reports
     from impact_assets.cli.home import dagster_home
     from impact_assets.cli.progress import ProgressPrinter
     from impact_assets.lib.launch import has_run_queue
@@ -66,6 +66,8 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=out, flush=True))
     home = dagster_home()
     say(f"Running pipeline with {len(config.initiatives)} initiatives...")
+    for text in header_lines(config):
+        say(text)
     if args.executor != "in_process":
         say(f"  (executor {args.executor}: each step runs in its own process)")
     loop_id = args.loop_id or new_loop_id()
@@ -92,6 +94,8 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
     values, outcome = run.values, run.outcome
     if values.report is not None:
         print_reports(values.report, config, out)
+    if values.allocation is not None and not args.quiet:
+        print_decision(values.allocation, config, home, args.output_json, out)
     if args.output_json:
         args.output_json.parent.mkdir(parents=True, exist_ok=True)
         args.output_json.write_text(json.dumps(values.to_document(), indent=2) + "\n")

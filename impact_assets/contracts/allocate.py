@@ -37,6 +37,10 @@ class AllocateResult:
     scenarios: dict[str, dict[str, float]] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)
     loop_id: str | None = None
+    # Every initiative of the decision with its numbers and why it was or was not selected
+    # (impact_assets/loop/decision.py): initiative_id, cost, R_worst, R_med, R_best,
+    # confidence, selected, kind, reason.
+    candidates: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         owner = "AllocateResult"
@@ -89,6 +93,7 @@ class AllocateResult:
             "scenarios": {name: dict(detail) for name, detail in self.scenarios.items()},
             "excluded": dict(self.excluded),
             "loop_id": self.loop_id,
+            "candidates": [dict(candidate) for candidate in self.candidates],
         }
 
     @classmethod
@@ -104,4 +109,5 @@ class AllocateResult:
             scenarios={k: dict(v) for k, v in (data.get("scenarios") or {}).items()},
             excluded=dict(data.get("excluded") or {}),
             loop_id=data.get("loop_id"),
+            candidates=[dict(candidate) for candidate in data.get("candidates") or []],
         )

@@ -99,7 +99,7 @@ class PortfolioSummary:
     initiatives_selected: int
     initiatives_scaled: int
     total_budget_used: float
-    avg_abs_prediction_error: float | None
+    mean_abs_prediction_error: float | None
     mean_prediction_error: float | None
     pilot_ci_coverage_pilot_truth: float | None
     pilot_ci_coverage_scale_truth: float | None

@@ -199,7 +199,7 @@ def report_metadata(
         "summary": table(summary_rows(summary), SUMMARY_COLUMNS),
         "reports": table(report_rows(report), REPORT_COLUMNS),
         "budget_used": summary.total_budget_used,
-        "mean_abs_prediction_error": _float_or_null(summary.avg_abs_prediction_error),
+        "mean_abs_prediction_error": _float_or_null(summary.mean_abs_prediction_error),
         "pilot_ci_coverage_pilot_truth": _float_or_null(summary.pilot_ci_coverage_pilot_truth),
         "pilot_ci_coverage_scale_truth": _float_or_null(summary.pilot_ci_coverage_scale_truth),
         "pilot_ci_coverage_actual": _float_or_null(summary.pilot_ci_coverage_actual),

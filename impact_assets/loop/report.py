@@ -105,7 +105,7 @@ def build_loop_report(
         initiatives_selected=len(allocation.selected_initiatives),
         initiatives_scaled=len(reports),
         total_budget_used=allocation.total_allocated,
-        avg_abs_prediction_error=fmean(abs(e) for e in errors) if errors else None,
+        mean_abs_prediction_error=fmean(abs(e) for e in errors) if errors else None,
         mean_prediction_error=fmean(errors) if errors else None,
         pilot_ci_coverage_pilot_truth=fmean(covers_pilot_truth) if covers_pilot_truth else None,
         pilot_ci_coverage_scale_truth=fmean(covers_scale_truth) if covers_scale_truth else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from impact_assets.components.base import DataNotAvailable, PipelineComponent
@@ -21,6 +22,7 @@ from impact_assets.contracts import (
     RecordStatus,
     Stage,
 )
+from impact_assets.loop.decision import explain_decision
 from impact_assets.loop.execution import (
     call_with_retries,
     describe_error,
@@ -240,9 +242,11 @@ def allocate_portfolio(
     }
     raw = create_component("allocate", settings.component).execute(event)
     merged_excluded = {**excluded, **(raw.get("excluded") or {})}
-    return AllocateResult.from_dict(
+    result = AllocateResult.from_dict(
         {**raw, "excluded": dict(sorted(merged_excluded.items())), "loop_id": loop_id}
     )
+    candidates = explain_decision(result, evaluation_records)
+    return replace(result, candidates=[candidate.to_dict() for candidate in candidates])
 
 
 def measure_at_scale(

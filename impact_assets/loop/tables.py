@@ -8,12 +8,12 @@ from typing import Any
 
 from impact_assets.contracts import (
     AllocateResult,
-    AllocationStatus,
     EvaluationRecord,
     LoopReport,
     MeasurementRecord,
     PortfolioSummary,
 )
+from impact_assets.loop.decision import EXCLUDED, FAILED, Candidate, explain_decision
 
 
 def rounded(value: Any) -> str | int | float | bool | None:
@@ -73,10 +73,11 @@ ALLOCATION_COLUMNS: dict[str, tuple[str, str]] = {
     "R_med": ("float", "Median return (the prediction), in currency."),
     "R_best": ("float", "Best-case return, in currency."),
     "selected": ("bool", "Chosen for scaling."),
-    "why": (
+    "reason": (
         "string",
-        "selected; excluded (and the reason); over budget (does not fit what the selection "
-        "leaves); or not optimal (fits, but the rule's optimum leaves it out).",
+        "selected; excluded or failed (with the cause); negative or zero expected return; "
+        "does not fit (what the selection leaves of the budget); or dominated (the rule "
+        "found a better use of the same budget).",
     ),
 }
 
@@ -156,47 +157,38 @@ def evaluation_rows(records: Iterable[EvaluationRecord]) -> list[dict[str, Any]]
     return rows
 
 
-def _why_not_selected(allocation: AllocateResult, cost: float | None, budget_left: float) -> str:
-    if allocation.status in (AllocationStatus.INFEASIBLE, AllocationStatus.NO_ELIGIBLE):
-        return f"not selected: the allocation is {allocation.status.value}"
-    if cost is None:
-        return "not selected: no evaluation"
-    if cost > budget_left + 1e-9 * max(1.0, abs(allocation.budget)):
-        return f"over budget: costs {_amount(float(cost))}, {_amount(float(budget_left))} left"
-    if allocation.status is AllocationStatus.OPTIMAL:
-        return f"not optimal: fits the budget left, but the {allocation.rule} optimum leaves it out"
-    return f"not chosen by {allocation.rule}"
-
-
 def allocation_rows(
     allocation: AllocateResult, evaluations: Mapping[str, EvaluationRecord]
 ) -> list[dict[str, Any]]:
-    """Every candidate and excluded initiative, selected or not, and why."""
-    selected = set(allocation.selected_initiatives)
-    budget_left = allocation.budget - allocation.total_allocated
-    rows = []
-    for initiative_id in sorted(set(evaluations) | set(allocation.excluded)):
-        record = evaluations.get(initiative_id)
-        result = record.result if record is not None else None
-        if initiative_id in selected:
-            why = "selected"
-        elif initiative_id in allocation.excluded:
-            why = f"excluded: {allocation.excluded[initiative_id]}"
-        else:
-            why = _why_not_selected(allocation, result.cost if result else None, budget_left)
-        rows.append(
-            {
-                "initiative_id": initiative_id,
-                "cost": result.cost if result else None,
-                "confidence": result.confidence if result else None,
-                "R_worst": result.R_worst if result else None,
-                "R_med": result.R_med if result else None,
-                "R_best": result.R_best if result else None,
-                "selected": initiative_id in selected,
-                "why": why,
-            }
-        )
-    return rows
+    """Every candidate and excluded initiative, selected or not, and why (loop/decision.py)."""
+    candidates = [Candidate.from_dict(c) for c in allocation.candidates] or explain_decision(
+        allocation, evaluations
+    )
+    ranked = sorted(candidates, key=_ranking)
+    return [
+        {
+            "initiative_id": c.initiative_id,
+            "cost": c.cost,
+            "confidence": c.confidence,
+            "R_worst": c.R_worst,
+            "R_med": c.R_med,
+            "R_best": c.R_best,
+            "selected": c.selected,
+            "reason": c.reason,
+        }
+        for c in ranked
+    ]
+
+
+def _ranking(candidate: Candidate) -> tuple:
+    """Selected first, then the closest misses (median return per cost), then the excluded."""
+    group = 0 if candidate.selected else 2 if candidate.kind in (EXCLUDED, FAILED) else 1
+    per_cost = (
+        candidate.R_med / candidate.cost
+        if candidate.R_med is not None and candidate.cost
+        else float("-inf")
+    )
+    return (group, -per_cost, candidate.initiative_id)
 
 
 def scenario_rows(allocation: AllocateResult) -> list[dict[str, Any]]:
@@ -246,7 +238,7 @@ def summary_rows(summary: PortfolioSummary) -> list[dict[str, Any]]:
             f"{summary.initiatives_evaluated} evaluated, {summary.initiatives_selected} selected, "
             f"{summary.initiatives_scaled} scaled",
         ),
-        ("mean absolute prediction error", summary.avg_abs_prediction_error),
+        ("mean absolute prediction error", summary.mean_abs_prediction_error),
         ("mean prediction error (actual - predicted)", summary.mean_prediction_error),
         ("pilot CI covers the pilot's true effect", _share(summary.pilot_ci_coverage_pilot_truth)),
         ("pilot CI covers the true effect at scale", _share(summary.pilot_ci_coverage_scale_truth)),
