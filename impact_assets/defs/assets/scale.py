@@ -6,9 +6,11 @@ from impact_assets.contracts import AllocateResult, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.keys import ALLOCATION, LOOP_POOL, OWNERS, SCALE_RESULTS
 from impact_assets.lib.loop_context import count_statuses, run_loop_id
+from impact_assets.lib.measure_resource import MeasurePoolResource
 from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
     MEASUREMENT_SCHEMA,
+    measure_pool_metadata,
     partition_metadata,
     report_failures,
 )
@@ -30,6 +32,7 @@ from impact_assets.loop.stages import measure_at_scale
 def scale_results(
     context: dg.AssetExecutionContext,
     impact_config: ImpactConfigResource,
+    measure_pool: MeasurePoolResource,
     allocation: AllocateResult,
 ) -> dict[str, MeasurementRecord]:
     """Each initiative at scale: measured again if selected, otherwise the reason it was not."""
@@ -37,10 +40,17 @@ def scale_results(
     context.log.info(
         f"[4/5] MEASURE (scale) of {len(allocation.selected_initiatives)} selected initiatives"
     )
-    records = measure_at_scale(config, allocation, context.partition_keys, run_loop_id(context))
+    pool = measure_pool.for_step()
+    records = measure_at_scale(
+        config, allocation, context.partition_keys, run_loop_id(context), pool
+    )
     partition_metadata(context, records.values(), config)
     report_failures(context, "scale measurement", records.values())
     context.add_output_metadata(
-        {"row_count": len(records), "statuses": count_statuses(records.values())}
+        {
+            "row_count": len(records),
+            "statuses": count_statuses(records.values()),
+            **measure_pool_metadata(pool),
+        }
     )
     return records
