@@ -23,7 +23,7 @@ from impact_assets.contracts import (
 from impact_assets.lib.daemon import LoopDaemon, queue_daemon_alive
 from impact_assets.lib.executors import DEFAULT_EXECUTOR
 from impact_assets.lib.io_manager import value_store
-from impact_assets.lib.keys import LOOP_ID_TAG
+from impact_assets.lib.keys import LOOP_ID_TAG, RUN_HOST_TAG
 from impact_assets.lib.launch import (
     LoopOutcome,
     has_run_queue,
@@ -181,6 +181,7 @@ def run_through_queue(
     A Ctrl-C cancels the run (in the queue, or by terminating its worker).
     """
     fail_runs_of_dead_daemons(instance)
+    fail_runs_of_dead_workers(instance)
     daemon: LoopDaemon | None = None
     home = Path(instance.root_directory)
     if not queue_daemon_alive(instance):
@@ -236,6 +237,43 @@ def fail_runs_of_dead_daemons(instance: dg.DagsterInstance) -> list[str]:
         )
         failed.append(run.run_id)
     return failed
+
+
+def fail_runs_of_dead_workers(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the started runs whose worker process, on this host, no longer runs.
+
+    A run worker that loses the instance's database (PostgreSQL stopped) cannot
+    record its own end: its run would stay "started" and hold the loop's pool, so
+    no later loop could start. The run's host is its ``impact/run_host`` tag, its
+    worker the pid Dagster recorded when the process started.
+    """
+    host = socket.gethostname()
+    failed = []
+    started = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={RUN_HOST_TAG: host})
+    for run in instance.get_runs(filters=started):
+        pid = _run_worker_pid(instance, run.run_id)
+        if pid is None or _process_alive(pid):
+            continue
+        instance.report_run_failed(
+            run,
+            f"the run's worker process (pid {pid} on {host}) ended without recording the "
+            "run's end (was the instance's database unreachable?)",
+        )
+        failed.append(run.run_id)
+    return failed
+
+
+def _run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The pid Dagster's "Started process for run" event recorded, if any."""
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        if not record.message.startswith("Started process for run"):
+            continue
+        data = record.dagster_event.event_specific_data if record.dagster_event else None
+        pid = getattr(data, "metadata", {}).get("pid")
+        text = getattr(pid, "value", pid)
+        if text is not None and str(text).isdigit():
+            return int(text)
+    return None
 
 
 def _process_alive(pid: int) -> bool:

@@ -40,7 +40,7 @@ from impact_assets.cluster.processes import (
     stop,
     wait_until,
 )
-from impact_assets.config import PROJECT_ROOT
+from impact_assets.config import CONFIG_ENV_VAR, PROJECT_ROOT, default_config_path
 from impact_assets.defs.resources import PROFILE_ENV_VAR, VALUES_URL_ENV_VAR
 from impact_assets.lib.instance_settings import PG_PASSWORD_ENV_VAR as PASSWORD_VAR
 from impact_assets.lib.instance_settings import distributed_instance_settings
@@ -93,11 +93,17 @@ class Layout:
         return None
 
 
+def client_environment(
+    layout: Layout, scheduler: str, password: str, config: Path
+) -> dict[str, str]:
+    """The variables ``.cluster/env`` exports: everything a client needs.
 
-def client_environment(layout: Layout, scheduler: str, password: str) -> dict[str, str]:
-    """The variables ``.cluster/env`` exports: everything a client needs."""
+    The config is the cluster's portfolio: the daemon's sensor keeps the partitions
+    equal to it, and ``run_once.py`` without ``--config`` runs it.
+    """
     return {
         PROFILE_ENV_VAR: "distributed",
+        CONFIG_ENV_VAR: str(config),
         "DAGSTER_HOME": str(layout.dagster_home),
         VALUES_URL_ENV_VAR: str(layout.values),
         SCHEDULER_ENV_VAR: scheduler,
@@ -177,7 +183,13 @@ def _daemon_heartbeats(env: dict[str, str]) -> bool:
                 os.environ[name] = value
 
 
-def up(layout: Layout, workers: int, pg_port: int | None, scheduler_port: int | None) -> int:
+def up(
+    layout: Layout,
+    workers: int,
+    pg_port: int | None,
+    scheduler_port: int | None,
+    config: Path,
+) -> int:
     check_packages()
     postgres.binaries()
     recorded = layout.servers()
@@ -185,10 +197,7 @@ def up(layout: Layout, workers: int, pg_port: int | None, scheduler_port: int | 
         print(f"the cluster in {layout.folder} is already running:")
         return status(layout)
     if any(server.running for server in recorded):
-        raise ClusterError(
-            f"the cluster in {layout.folder} is partly running; "
-            "run `python scripts/cluster.py down` first"
-        )
+        return restart_stopped(layout, recorded)
     pg_port = _port(pg_port, "PostgreSQL", "--pg-port")
     scheduler_port = _port(scheduler_port, "the Dask scheduler", "--scheduler-port")
     for folder in (layout.folder, layout.dagster_home, layout.values, layout.logs, layout.dask):
@@ -196,7 +205,7 @@ def up(layout: Layout, workers: int, pg_port: int | None, scheduler_port: int | 
     layout.folder.chmod(0o755)  # the postgres user reaches its data folder through it
     password = layout.saved_password() or secrets.token_urlsafe(24)
     scheduler = f"tcp://127.0.0.1:{scheduler_port}"
-    variables = client_environment(layout, scheduler, password)
+    variables = client_environment(layout, scheduler, password, config.resolve())
     write_env_file(layout, variables)
     (layout.dagster_home / "dagster.yaml").write_text(
         distributed_instance_settings("127.0.0.1", pg_port, postgres.USERNAME, postgres.DATABASE)
@@ -271,10 +280,62 @@ def up(layout: Layout, workers: int, pg_port: int | None, scheduler_port: int | 
         raise
 
     print(f"\nThe cluster runs; its settings are in {layout.env_file}:")
-    print(f"  . {layout.env_file} && python scripts/run_once.py --config config.yaml")
+    print(f"  . {layout.env_file} && python scripts/run_once.py   # runs {config}")
     print(f"  . {layout.env_file} && dagster-webserver -w workspace.yaml   # the UI")
     print("  python scripts/cluster.py down                 # stop it")
     return 0
+
+
+def saved_environment(layout: Layout) -> dict[str, str]:
+    """The variables of ``.cluster/env``."""
+    variables = {}
+    for line in layout.env_file.read_text().splitlines():
+        if line.startswith("export "):
+            name, _, value = line[len("export ") :].partition("=")
+            variables[name] = shlex.split(value)[0] if value else ""
+    return variables
+
+
+def restart_stopped(layout: Layout, recorded: list[Server]) -> int:
+    """Start again, on the same ports, the servers of a running cluster that stopped.
+
+    After PostgreSQL was stopped, or a Dask worker was lost, ``up`` brings them back.
+    """
+    variables = saved_environment(layout)
+    env = {**os.environ, **variables}
+    servers = list(recorded)
+    for index, server in enumerate(recorded):
+        if server.running:
+            continue
+        print(f"{server.name} stopped: starting it again ...", flush=True)
+        dask = server.name.startswith("dask-")
+        again = start(
+            server.name,
+            server.command,
+            Path(server.log),
+            {**env, **SINGLE_THREAD} if dask else env,
+            Path(server.cwd or layout.folder),
+            server.address,
+        )
+        servers[index] = again
+        layout.save(servers)
+        if server.name == "postgres":
+            port = int(server.address.rpartition(":")[2])
+            postgres.wait_ready(again, port, variables[PASSWORD_VAR])
+        elif server.name == "dask-scheduler":
+            port = int(server.address.rpartition(":")[2])
+            _wait_for(again, lambda port=port: _accepts(port), SCHEDULER_READY_SECONDS, "listening")
+        elif dask:
+            expected = sum(s.name.startswith("dask-worker") for s in recorded)
+            _wait_for(
+                again,
+                lambda count=expected: _dask_workers(variables[SCHEDULER_ENV_VAR]) >= count,
+                WORKERS_READY_SECONDS,
+                "connected",
+            )
+        else:
+            _wait_for(again, lambda: _daemon_heartbeats(variables), DAEMON_READY_SECONDS, "serving")
+    return status(layout)
 
 
 def _stop(server: Server) -> bool:
@@ -324,6 +385,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     start_parser.add_argument("--workers", type=int, default=2, help="Dask workers (default 2)")
     start_parser.add_argument("--pg-port", type=int, help="PostgreSQL port (default: a free one)")
     start_parser.add_argument("--scheduler-port", type=int, help="Dask port (default: a free one)")
+    start_parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the cluster's portfolio, for its sensor and schedule and for run_once.py "
+        "without --config (default: $IMPACT_ENGINE_CONFIG or config.yaml)",
+    )
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("status", help="say what runs")
     args = parser.parse_args(argv)
@@ -338,7 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         if args.command == "up":
-            code = up(layout, args.workers, args.pg_port, args.scheduler_port)
+            config = args.config or default_config_path()
+            code = up(layout, args.workers, args.pg_port, args.scheduler_port, config)
             print(f"(up in {time.monotonic() - started:.1f} s)")
             return code
         if args.command == "down":

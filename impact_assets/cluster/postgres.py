@@ -127,9 +127,7 @@ def initialise(folder: Path, password: str, log: Path) -> Path:
     return data
 
 
-def start_server(
-    data: Path, port: int, log: Path, env: Mapping[str, str], cwd: Path
-) -> Server:
+def start_server(data: Path, port: int, log: Path, env: Mapping[str, str], cwd: Path) -> Server:
     """Start the server on 127.0.0.1:``port`` (no Unix socket) and record it."""
     command = [
         *_as_server_user(),

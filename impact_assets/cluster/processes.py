@@ -33,6 +33,7 @@ class Server:
     command: list[str]
     log: str
     address: str = ""
+    cwd: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,7 +79,7 @@ def start(
             )
         except OSError as error:
             raise ClusterError(f"{name}: cannot run {command[0]}: {error}") from None
-    return Server(name, process.pid, list(command), str(log), address)
+    return Server(name, process.pid, list(command), str(log), address, str(cwd))
 
 
 def _group_alive(pgid: int) -> bool:

@@ -5,7 +5,7 @@ import dagster as dg
 from impact_assets.contracts import EvaluationRecord, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.keys import EVALUATIONS, LOOP_POOL, OWNERS, PILOT_RESULTS
-from impact_assets.lib.loop_context import count_statuses, run_loop_id
+from impact_assets.lib.loop_context import count_statuses, mark_run_host, run_loop_id
 from impact_assets.lib.measure_resource import MeasurePoolResource
 from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
@@ -36,6 +36,7 @@ def pilot_results(
 ) -> dict[str, MeasurementRecord]:
     """Each initiative's causal effect measured in its pilot, with a 95% confidence interval."""
     config = impact_config.load_or_fail()
+    mark_run_host(context)
     loop_id = run_loop_id(context)
     context.log.info(f"[1/5] MEASURE (pilot) of {len(context.partition_keys)} initiatives")
     pool = measure_pool.for_step()

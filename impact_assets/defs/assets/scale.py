@@ -5,7 +5,7 @@ import dagster as dg
 from impact_assets.contracts import AllocateResult, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.keys import ALLOCATION, LOOP_POOL, OWNERS, SCALE_RESULTS
-from impact_assets.lib.loop_context import count_statuses, run_loop_id
+from impact_assets.lib.loop_context import count_statuses, mark_run_host, run_loop_id
 from impact_assets.lib.measure_resource import MeasurePoolResource
 from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
@@ -37,6 +37,7 @@ def scale_results(
 ) -> dict[str, MeasurementRecord]:
     """Each initiative at scale: measured again if selected, otherwise the reason it was not."""
     config = impact_config.load_or_fail()
+    mark_run_host(context)
     context.log.info(
         f"[4/5] MEASURE (scale) of {len(allocation.selected_initiatives)} selected initiatives"
     )
