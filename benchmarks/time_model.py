@@ -17,6 +17,7 @@ per-partition cost), they predict a loop's wall time; see the README's Performan
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -55,6 +56,7 @@ def event_write_ms(settings: str, env: dict[str, str] | None = None) -> float:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def stock_postgres_settings(pooled: str) -> str:
