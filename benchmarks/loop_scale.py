@@ -2,13 +2,16 @@
 
     python benchmarks/loop_scale.py [--sizes 10 100 1000] [--kinds mock statistical]
                                     [--repeats 1] [--workers 2] [--pools threads]
-                                    [--executor in_process]
+                                    [--executor in_process] [--profiles local distributed]
+                                    [--dask-workers 2] [--model]
 
 For each portfolio kind and size ``n`` this writes a config to a temporary folder and
 runs, as separate processes:
 
 - ``dagster``: ``python scripts/run_once.py --config X --quiet`` on a fresh, persistent
-  ``DAGSTER_HOME`` (SQLite storage, as a user's first ``run_once.py``);
+  ``DAGSTER_HOME`` (SQLite storage, as a user's first ``run_once.py``), or, with the
+  ``distributed`` profile, on a fresh ``scripts/cluster.py up --workers W`` (PostgreSQL
+  storage, MEASURE on W Dask workers; starting the cluster is not timed);
 - ``plain``: the same config through :mod:`impact_assets.loop.stages` called directly
   (MEASURE, EVALUATE, ALLOCATE, scale MEASURE, REPORT; no Dagster import, nothing
   stored), printing the same report.
@@ -32,15 +35,22 @@ Columns (medians over ``--repeats``; times in seconds):
 - ``pilot`` ... ``report``: each asset's step, STEP_START to STEP_SUCCESS in the event
   log; ``checks``: the asset-check steps together;
 - ``rss MB``: peak resident memory of the ``run_once.py`` process (``plain MB``: of
-  the plain loop), from ``wait4``.
+  the plain loop), from ``wait4``;
+- ``mw``: ``measure_workers`` of the pilot MEASURE (distinct processes that measured).
+
+``--model`` measures the parts of the time model instead (see :mod:`time_model`): an
+event write to SQLite and to PostgreSQL, a Dask task's overhead, a measurement.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,6 +63,8 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RUN_ONCE = PROJECT_ROOT / "scripts" / "run_once.py"
+CLUSTER = PROJECT_ROOT / "scripts" / "cluster.py"
+PROFILES = ("local", "distributed")
 KINDS = ("mock", "statistical")
 ASSET_STEPS = {
     "pilot_results": "pilot",
@@ -132,8 +144,16 @@ def instance_summary(home: Path) -> dict:
                     starts[entry.step_key] = entry.timestamp
                 elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
                     steps[entry.step_key] = entry.timestamp - starts.get(entry.step_key, 0.0)
+        pilot = instance.fetch_materializations(dg.AssetKey("pilot_results"), limit=1).records
+        workers = pilot[0].asset_materialization.metadata.get("measure_workers") if pilot else None
     stages = {label: steps.pop(step, float("nan")) for step, label in ASSET_STEPS.items()}
-    return {"runs": len(runs), "events": events, **stages, "checks": sum(steps.values())}
+    return {
+        "runs": len(runs),
+        "events": events,
+        **stages,
+        "checks": sum(steps.values()),
+        "mw": workers.value if workers is not None else float("nan"),
+    }
 
 
 def measure_dagster(config_path: Path, scratch: Path, executor: str) -> dict:
@@ -145,6 +165,48 @@ def measure_dagster(config_path: Path, scratch: Path, executor: str) -> dict:
     if code != 0:
         raise SystemExit(f"run_once.py exited {code}; see {log}:\n{log.read_text()[-3000:]}")
     return {"wall": wall, "rss": rss, **instance_summary(home)}
+
+
+@contextlib.contextmanager
+def cluster(config_path: Path, dask_workers: int):
+    """A fresh ``scripts/cluster.py up`` for one config; yields the variables of its env file."""
+    folder = Path(tempfile.mkdtemp(prefix="impact_bench_cluster_", dir="/tmp"))
+    folder.chmod(0o755)  # PostgreSQL's user reaches its data folder through it
+    command = [sys.executable, str(CLUSTER), "--dir", str(folder)]
+    up = subprocess.run(
+        [*command, "up", "--workers", str(dask_workers), "--config", str(config_path)],
+        capture_output=True,
+        text=True,
+    )
+    try:
+        if up.returncode != 0:
+            raise SystemExit(f"cluster.py up failed:\n{up.stdout}{up.stderr}")
+        variables = {}
+        for line in (folder / "env").read_text().splitlines():
+            if line.startswith("export "):
+                name, _, value = line[len("export ") :].partition("=")
+                variables[name] = shlex.split(value)[0]
+        yield variables
+    finally:
+        subprocess.run([*command, "down"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure_distributed(config_path: Path, scratch: Path, executor: str, dask_workers: int) -> dict:
+    with cluster(config_path, dask_workers) as variables:
+        env = {**os.environ, **variables, "IMPACT_ENGINE_EXECUTOR": executor}
+        log = scratch / f"run_once_{config_path.stem}_distributed.log"
+        wall, rss, code = _run([sys.executable, str(RUN_ONCE), "--quiet"], env, log)
+        if code != 0:
+            raise SystemExit(f"run_once.py exited {code}; see {log}:\n{log.read_text()[-3000:]}")
+        saved = dict(os.environ)
+        os.environ.update(variables)  # the instance's password comes from the environment
+        try:
+            summary = instance_summary(Path(variables["DAGSTER_HOME"]))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return {"wall": wall, "rss": rss, **summary}
 
 
 def measure_plain(config_path: Path, scratch: Path) -> dict:
@@ -181,6 +243,7 @@ def plain_loop(config_path: Path) -> None:
 
 COLUMNS = (
     ("kind", "{:<12}"),
+    ("profile", "{:>12}"),
     ("n", "{:>6}"),
     ("workers", "{:>8}"),
     ("pool", "{:>10}"),
@@ -198,11 +261,13 @@ COLUMNS = (
     ("checks", "{:>7.2f}"),
     ("rss MB", "{:>7.0f}"),
     ("plain MB", "{:>9.0f}"),
+    ("mw", "{:>3.0f}"),
 )
 
 
 def print_header() -> None:
-    widths = [len(fmt.format("" if name in ("kind", "pool") else 0)) for name, fmt in COLUMNS]
+    texts = ("kind", "pool", "profile")
+    widths = [len(fmt.format("" if name in texts else 0)) for name, fmt in COLUMNS]
     names = [
         name.ljust(w) if i == 0 else name.rjust(w)
         for i, ((name, _), w) in enumerate(zip(COLUMNS, widths, strict=True))
@@ -230,12 +295,27 @@ def main() -> None:
         help="measure.pool values to run",
     )
     parser.add_argument("--executor", default="in_process", choices=["in_process", "multiprocess"])
+    parser.add_argument(
+        "--profiles",
+        nargs="+",
+        choices=PROFILES,
+        default=["local"],
+        help="local: SQLite, MEASURE on --pools; distributed: scripts/cluster.py (PostgreSQL, "
+        "MEASURE on --dask-workers Dask workers: the config names no pool)",
+    )
+    parser.add_argument("--dask-workers", type=int, default=2, help="Dask workers (distributed)")
+    parser.add_argument("--model", action="store_true", help="measure the time model's parts")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain loop")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain:
         plain_loop(args.plain)
+        return
+    if args.model:
+        from time_model import main as model_main
+
+        model_main(args.dask_workers)
         return
 
     measurements = []
@@ -244,13 +324,27 @@ def main() -> None:
         scratch = Path(folder)
         for kind in args.kinds:
             for n in args.sizes:
-                for workers, pool in itertools.product(args.workers, args.pools):
+                rows = [
+                    (profile, workers, pool)
+                    for profile in args.profiles
+                    for workers, pool in itertools.product(
+                        args.workers, args.pools if profile == "local" else ["dask"]
+                    )
+                ]
+                for profile, workers, pool in rows:
                     config_path = scratch / f"{kind}_{n}_{workers}_{pool}.yaml"
                     config = portfolio_config(kind, n, workers, pool=pool)
+                    if profile == "distributed":
+                        del config["measure"]["pool"]  # the profile's: dask
                     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
                     repeats = []
                     for _ in range(args.repeats):
-                        measured = measure_dagster(config_path, scratch, args.executor)
+                        if profile == "distributed":
+                            measured = measure_distributed(
+                                config_path, scratch, args.executor, args.dask_workers
+                            )
+                        else:
+                            measured = measure_dagster(config_path, scratch, args.executor)
                         if args.no_plain:
                             measured.update(plain=float("nan"), plain_rss=float("nan"))
                         else:
@@ -260,6 +354,7 @@ def main() -> None:
                     asset_partitions = 3 * n + 2
                     row.update(
                         kind=kind,
+                        profile=profile,
                         n=n,
                         workers=workers,
                         pool=pool,

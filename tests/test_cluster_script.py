@@ -1,7 +1,7 @@
 """``scripts/cluster.py`` fails clearly, and fast, when a server cannot start; nothing is left.
 
-The full cluster is exercised by test_distributed.py; these cases stop before (or just
-after) a server starts, so they take seconds.
+The full cluster is exercised by test_distributed.py; these cases stop before a
+server starts, so they take seconds.
 """
 
 from __future__ import annotations

@@ -334,8 +334,11 @@ def test_each_partition_carries_its_own_numbers(materialised):
         } <= set(pilot)  # fmt: skip
         assert pilot["status"].value == "measured"
         assert pilot["method"].value == initiative.method.value
+        # the local profile measures on threads: one process measured
+        assert (pilot["measure_pool"].value, pilot["measure_workers"].value) == ("threads", 1)
         scale = latest_metadata(materialised, "scale_results", initiative.initiative_id)
         assert scale["status"].value in {"scaled", "not_selected"}
+        assert (scale["measure_pool"].value, scale["measure_workers"].value) == ("threads", 1)
         if scale["status"].value == "scaled":
             expected = observations(initiative.method, config.scale_sample_size)
             assert scale["sample_size"].value == expected  # unit-period rows for DiD

@@ -12,10 +12,10 @@ import dagster as dg
 import pytest
 from helpers import PROJECT_ROOT, RUN_ONCE, open_instance, skip_or_fail
 
-from impact_assets.api import DAEMON_TAG
 from impact_assets.config import CONFIG_ENV_VAR, load_config
 from impact_assets.lib.keys import LOOP_ID_TAG
 from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.lib.queue import DAEMON_TAG
 from impact_assets.ui.server import DagsterDevServer
 
 pytestmark = pytest.mark.live

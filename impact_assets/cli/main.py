@@ -47,19 +47,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception as error:  # the CLI reports, it does not dump a traceback on the user
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        if lost_database(error):
+            print(
+                "  the Dagster instance's database stopped answering, so this loop's run "
+                "could not be followed or record its end. When the database is back "
+                "(`python scripts/cluster.py up` starts the cluster's again), run the loop "
+                "again: the next loop marks this run failed.",
+                file=sys.stderr,
+            )
         if os.environ.get("IMPACT_ENGINE_DEBUG"):
             traceback.print_exc()
         return EXIT_FAILED
 
 
+def lost_database(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the instance's database is unreachable."""
+    from sqlalchemy.exc import OperationalError
+
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OperationalError) or type(seen).__name__ == "DagsterPostgresException":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def run_loop(config: PortfolioConfig, args: Namespace) -> int:
     import dagster as dg
 
-    from impact_assets.api import fail_runs_of_dead_daemons, run_impact_loop
+    from impact_assets.api import run_impact_loop
     from impact_assets.cli.console import header_lines, print_decision, print_reports
     from impact_assets.cli.home import dagster_home
     from impact_assets.cli.progress import ProgressPrinter
     from impact_assets.lib.launch import has_run_queue
+    from impact_assets.lib.queue import fail_runs_of_dead_daemons, fail_runs_of_dead_workers
     from impact_assets.loop.ids import new_loop_id
 
     out = sys.stdout
@@ -80,6 +101,8 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
     if has_run_queue(instance):
         for run_id in fail_runs_of_dead_daemons(instance):
             say(f"  marked run {run_id} failed: the loop daemon that launched it stopped")
+        for run_id in fail_runs_of_dead_workers(instance):
+            say(f"  marked run {run_id} failed: its worker process ended without recording it")
     with ProgressPrinter(instance, loop_id, say):
         run = run_impact_loop(
             config.source_path,

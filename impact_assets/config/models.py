@@ -214,9 +214,20 @@ class _ComponentChoice(_Strict):
 
 class MeasureSettings(_ComponentChoice):
     stage: ClassVar[str] = "measure"
-    # Where up to ``max_workers`` measurements run at once: threads share one process
-    # (the GIL serialises pure-Python work), processes use every core.
-    pool: Literal["threads", "processes"] = "threads"
+    # Where the measurements run: threads share one process (the GIL serialises
+    # pure-Python work), processes use every core of this machine, dask sends one task
+    # per initiative to a Dask cluster. None: the profile's choice (threads on `local`,
+    # dask on `distributed`), so one config runs on both.
+    pool: Literal["threads", "processes", "dask"] | None = None
+    scheduler_address: str | None = Field(
+        default=None, description="the Dask scheduler (pool dask); else $DASK_SCHEDULER_ADDRESS"
+    )
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> MeasureSettings:
+        if self.scheduler_address is not None and self.pool in ("threads", "processes"):
+            raise ValueError(f"scheduler_address: only with pool dask (pool is {self.pool})")
+        return self
 
 
 class EvaluateSettings(_ComponentChoice):

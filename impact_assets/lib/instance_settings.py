@@ -47,6 +47,40 @@ def local_instance_settings() -> str:
     )
 
 
+# The database password reaches Dagster only through the environment (`env:` in
+# dagster.yaml), never a file in the repository.
+PG_PASSWORD_ENV_VAR = "IMPACT_PG_PASSWORD"
+
+
+def distributed_instance_settings(host: str, port: int, username: str, db_name: str) -> str:
+    """``dagster.yaml`` of the distributed profile: PostgreSQL storage and the same run queue.
+
+    Every host's instance with these settings shares one run queue and one event log
+    (see :mod:`impact_assets.lib.postgres_storage` for the pooled connections).
+    """
+    return (
+        "# Impact Engine's distributed instance: runs, events and schedules in PostgreSQL,\n"
+        "# the run queue that runs one loop at a time, no usage statistics. The password\n"
+        f"# comes from ${PG_PASSWORD_ENV_VAR}.\n"
+        "telemetry:\n"
+        "  enabled: false\n"
+        "storage:\n"
+        "  custom:\n"
+        "    module: impact_assets.lib.postgres_storage\n"
+        "    class: PooledPostgresStorage\n"
+        "    config:\n"
+        "      postgres_db:\n"
+        f"        hostname: {host}\n"
+        f"        port: {port}\n"
+        f"        username: {username}\n"
+        "        password:\n"
+        f"          env: {PG_PASSWORD_ENV_VAR}\n"
+        f"        db_name: {db_name}\n"
+        "        # psycopg2: with SQLAlchemy 2.1 a bare postgresql:// means psycopg 3\n"
+        "        scheme: postgresql+psycopg2\n" + run_queue_settings()
+    )
+
+
 def ensure_instance_settings(home: Path) -> Path:
     """Write ``home/dagster.yaml`` unless the instance already has one; return its path."""
     from impact_assets.lib.io_manager import write_atomically

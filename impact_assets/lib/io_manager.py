@@ -195,10 +195,11 @@ def value_store(
     """The IO manager the Definitions configure, to read values outside a run.
 
     The CLI, the Python API and the sensors read through it, so a ``base_dir``
-    configured on the Definitions' ``io_manager`` applies to them as to runs.
+    configured on the Definitions' ``io_manager`` (an ``EnvVar`` too) applies to
+    them as to runs.
     """
     if definitions is None:
         from impact_assets.definitions import defs as definitions
     factory = definitions.resources["io_manager"]
-    with dg.build_init_resource_context(instance=instance) as init_context:
-        return factory.create_io_manager(init_context)
+    with dg.build_resources({"io_manager": factory}, instance=instance) as built:
+        return built.io_manager

@@ -15,6 +15,7 @@ from impact_assets.contracts import (
     MeasurementRecord,
     RecordStatus,
 )
+from impact_assets.loop.measure_pool import MeasurePool
 from impact_assets.loop.tables import (
     ALLOCATION_COLUMNS,
     EVALUATION_COLUMNS,
@@ -138,6 +139,15 @@ def partition_metadata(
             _record_metadata(record, methods.get(record.initiative_id)),
             partition_key=record.initiative_id,
         )
+
+
+def measure_pool_metadata(pool: MeasurePool) -> dict[str, Any]:
+    """Where a MEASURE step ran: the pool, and how many distinct worker processes measured.
+
+    ``measure_workers`` is 1 on threads, the distinct worker processes on
+    ``processes``, the distinct Dask workers on ``dask`` (0 when nothing was measured).
+    """
+    return {"measure_pool": pool.used or pool.name, "measure_workers": pool.worker_count}
 
 
 def report_failures(

@@ -29,6 +29,7 @@ from impact_assets.loop.execution import (
     fan_out,
     process_fan_out,
 )
+from impact_assets.loop.measure_pool import MeasurePool, this_worker
 from impact_assets.registry import create_component
 
 
@@ -67,13 +68,23 @@ def _measure_in_worker(task: tuple[type[PipelineComponent], dict[str, Any]]) -> 
     return measure_outcome(component_class(), event)
 
 
-def _runs_in_processes(config: PortfolioConfig, component: PipelineComponent) -> bool:
-    """Whether this measurement fans out over processes.
+def _measure_in_process(
+    task: tuple[type[PipelineComponent], dict[str, Any]],
+) -> tuple[Outcome, str]:
+    """:func:`_measure_in_worker`, and which process measured."""
+    return _measure_in_worker(task), this_worker()
 
+
+def _runs_in_processes(
+    config: PortfolioConfig, component: PipelineComponent, pool_name: str | None = None
+) -> bool:
+    """Whether this measurement fans out to other processes (``processes`` or ``dask``).
+
+    ``pool_name``: the pool chosen for the step (default: the config's).
     A component class a worker cannot import by name (one defined in a notebook,
     in the script run as ``__main__`` or inside a function) stays on threads.
     """
-    if config.measure.pool != "processes":
+    if (pool_name or config.measure.pool) not in ("processes", "dask"):
         return False
     component_class = type(component)
     if component_class.__module__ == "__main__":
@@ -91,18 +102,44 @@ def _measure_many(
     initiative_ids: Sequence[str],
     stage: Stage,
     loop_id: str,
+    pool: MeasurePool | None = None,
 ) -> list[MeasurementRecord]:
-    """One record per id, in order: each measured on ``config.measure.pool``."""
+    """One record per id, in order: each measured on the config's pool, else ``pool``'s.
+
+    ``pool`` (the profile's) also receives the pool used and the worker processes.
+    """
+    pool = pool if pool is not None else MeasurePool()
     known = set(config.initiative_ids)
     measured = [initiative_id for initiative_id in initiative_ids if initiative_id in known]
     events = [measure_event(config, initiative_id, stage) for initiative_id in measured]
-    if _runs_in_processes(config, component):
-        tasks = [(type(component), event) for event in events]
-        outcomes = process_fan_out(_measure_in_worker, tasks, config.max_workers)
-    else:
-        outcomes = fan_out(
-            lambda event: measure_outcome(component, event), events, config.max_workers
+    chosen = pool.choose(config.measure.pool)
+    if not _runs_in_processes(config, component, chosen):
+        chosen = "threads"
+    tasks = [(type(component), event) for event in events]
+    if chosen == "dask":
+        from impact_assets.loop.dask_fan_out import dask_fan_out
+
+        ran = dask_fan_out(
+            _measure_in_worker,
+            tasks,
+            pool.address(config.measure.scheduler_address),
+            lost=lambda error: ("failed", describe_error(error)),
+            names=[f"{stage.value}-{initiative_id}" for initiative_id in measured],
         )
+    elif chosen == "processes":
+        ran = process_fan_out(_measure_in_process, tasks, config.max_workers)
+    else:
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread, as in worker processes: a large fit's last bits depend on how
+        # many threads split it, and the records must not depend on the pool
+        with threadpool_limits(limits=1):
+            outcomes = fan_out(
+                lambda event: measure_outcome(component, event), events, config.max_workers
+            )
+        ran = [(outcome, this_worker()) for outcome in outcomes]
+    outcomes = [outcome for outcome, _ in ran]
+    pool.record(chosen, {worker for _, worker in ran if worker is not None})
     by_id = dict(zip(measured, outcomes, strict=True))
     return [
         _measure_record(initiative_id, stage, loop_id, by_id.get(initiative_id))
@@ -136,11 +173,18 @@ def _measure_record(
 
 
 def measure_pilots(
-    config: PortfolioConfig, initiative_ids: Sequence[str], loop_id: str
+    config: PortfolioConfig,
+    initiative_ids: Sequence[str],
+    loop_id: str,
+    pool: MeasurePool | None = None,
 ) -> dict[str, MeasurementRecord]:
-    """MEASURE each initiative's pilot; every id gets a ``measured`` or ``failed`` record."""
+    """MEASURE each initiative's pilot; every id gets a ``measured`` or ``failed`` record.
+
+    ``pool``: where to measure when the config names no pool (threads by default);
+    it records the pool used and the worker processes that measured.
+    """
     component = create_component("measure", config.measure.component)
-    records = _measure_many(component, config, initiative_ids, Stage.PILOT, loop_id)
+    records = _measure_many(component, config, initiative_ids, Stage.PILOT, loop_id, pool)
     return {record.initiative_id: record for record in records}
 
 
@@ -254,12 +298,14 @@ def measure_at_scale(
     allocation: AllocateResult,
     initiative_ids: Sequence[str],
     fallback_loop_id: str,
+    pool: MeasurePool | None = None,
 ) -> dict[str, MeasurementRecord]:
     """MEASURE the selected initiatives again on a new, larger sample; a record for every id.
 
     ``scaled`` exactly for the selected initiatives with data, ``awaiting_data``
     for selected ones whose scale data does not exist yet, ``not_selected`` for
-    the rest, ``failed`` when the scale measurement raised.
+    the rest, ``failed`` when the scale measurement raised. ``pool`` as for
+    :func:`measure_pilots`.
     """
     component = create_component("measure", config.measure.component)
     loop_id = allocation.loop_id or fallback_loop_id
@@ -267,7 +313,7 @@ def measure_at_scale(
     chosen = [initiative_id for initiative_id in initiative_ids if initiative_id in selected]
     records = {
         record.initiative_id: record
-        for record in _measure_many(component, config, chosen, Stage.SCALE, loop_id)
+        for record in _measure_many(component, config, chosen, Stage.SCALE, loop_id, pool)
     }
     return {
         initiative_id: records.get(initiative_id)

@@ -5,11 +5,13 @@ import dagster as dg
 from impact_assets.contracts import EvaluationRecord, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.keys import EVALUATIONS, LOOP_POOL, OWNERS, PILOT_RESULTS
-from impact_assets.lib.loop_context import count_statuses, run_loop_id
+from impact_assets.lib.loop_context import count_statuses, mark_run_host, run_loop_id
+from impact_assets.lib.measure_resource import MeasurePoolResource
 from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
     EVALUATION_SCHEMA,
     MEASUREMENT_SCHEMA,
+    measure_pool_metadata,
     partition_metadata,
     report_failures,
 )
@@ -28,13 +30,17 @@ from impact_assets.loop.stages import evaluate_pilots, measure_pilots
     metadata={COLUMN_SCHEMA: MEASUREMENT_SCHEMA},
 )
 def pilot_results(
-    context: dg.AssetExecutionContext, impact_config: ImpactConfigResource
+    context: dg.AssetExecutionContext,
+    impact_config: ImpactConfigResource,
+    measure_pool: MeasurePoolResource,
 ) -> dict[str, MeasurementRecord]:
     """Each initiative's causal effect measured in its pilot, with a 95% confidence interval."""
     config = impact_config.load_or_fail()
+    mark_run_host(context)
     loop_id = run_loop_id(context)
     context.log.info(f"[1/5] MEASURE (pilot) of {len(context.partition_keys)} initiatives")
-    records = measure_pilots(config, context.partition_keys, loop_id)
+    pool = measure_pool.for_step()
+    records = measure_pilots(config, context.partition_keys, loop_id, pool)
     partition_metadata(context, records.values(), config)
     report_failures(context, "pilot measurement", records.values())
     context.add_output_metadata(
@@ -42,6 +48,7 @@ def pilot_results(
             "loop_id": loop_id,
             "row_count": len(records),
             "statuses": count_statuses(records.values()),
+            **measure_pool_metadata(pool),
         }
     )
     return records

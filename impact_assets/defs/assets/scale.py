@@ -5,10 +5,12 @@ import dagster as dg
 from impact_assets.contracts import AllocateResult, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.keys import ALLOCATION, LOOP_POOL, OWNERS, SCALE_RESULTS
-from impact_assets.lib.loop_context import count_statuses, run_loop_id
+from impact_assets.lib.loop_context import count_statuses, mark_run_host, run_loop_id
+from impact_assets.lib.measure_resource import MeasurePoolResource
 from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
     MEASUREMENT_SCHEMA,
+    measure_pool_metadata,
     partition_metadata,
     report_failures,
 )
@@ -30,17 +32,26 @@ from impact_assets.loop.stages import measure_at_scale
 def scale_results(
     context: dg.AssetExecutionContext,
     impact_config: ImpactConfigResource,
+    measure_pool: MeasurePoolResource,
     allocation: AllocateResult,
 ) -> dict[str, MeasurementRecord]:
     """Each initiative at scale: measured again if selected, otherwise the reason it was not."""
     config = impact_config.load_or_fail()
+    mark_run_host(context)
     context.log.info(
         f"[4/5] MEASURE (scale) of {len(allocation.selected_initiatives)} selected initiatives"
     )
-    records = measure_at_scale(config, allocation, context.partition_keys, run_loop_id(context))
+    pool = measure_pool.for_step()
+    records = measure_at_scale(
+        config, allocation, context.partition_keys, run_loop_id(context), pool
+    )
     partition_metadata(context, records.values(), config)
     report_failures(context, "scale measurement", records.values())
     context.add_output_metadata(
-        {"row_count": len(records), "statuses": count_statuses(records.values())}
+        {
+            "row_count": len(records),
+            "statuses": count_statuses(records.values()),
+            **measure_pool_metadata(pool),
+        }
     )
     return records
