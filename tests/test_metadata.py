@@ -374,17 +374,17 @@ def test_allocation_and_reports_metadata_on_materialize(materialised):
 def test_definitions_describe_every_asset_and_check():
     from impact_assets.definitions import defs
 
-    groups = {
-        "pilot_results": "pilot",
-        "evaluations": "pilot",
-        "allocation": "portfolio",
-        "scale_results": "scale",
-        "outcome_reports": "report",
-    }
+    groups = dict.fromkeys(
+        ["pilot_results", "evaluations", "allocation", "scale_results", "outcome_reports"],
+        "impact_loop",
+    )
     graph = defs.resolve_asset_graph()
     for name, group in groups.items():
         node = graph.get(dg.AssetKey(name))
         assert node.group_name == group, name
+        assert node.tags["stage"] in {
+            "1-measure-pilot", "2-evaluate", "3-allocate", "4-measure-scale", "5-report",
+        }, name  # fmt: skip
         assert node.owners, name
         assert node.kinds, name
         assert node.description and node.description.count(". ") == 0, name  # one sentence

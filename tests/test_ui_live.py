@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import subprocess
 import tempfile
@@ -17,7 +18,7 @@ from impact_assets.config import load_config
 from impact_assets.lib.instance_settings import ensure_instance_settings
 from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
 from impact_assets.loop.tables import ALLOCATION_COLUMNS, REPORT_COLUMNS
-from impact_assets.ui.browser import HEADLESS_FLAGS
+from impact_assets.ui.browser import HEADLESS_FLAGS, HeadlessChromium, find_chromium
 from impact_assets.ui.server import DagsterDevServer, PeakMemory
 
 pytestmark = pytest.mark.live
@@ -55,13 +56,7 @@ query($key: AssetKeyInput!, $limit: Int!) { assetOrError(assetKey: $key) { ... o
     ... on TableMetadataEntry { table { records schema { columns { name } } } } } }
 } } }
 """
-GROUPS = {
-    "pilot_results": "pilot",
-    "evaluations": "pilot",
-    "allocation": "portfolio",
-    "scale_results": "scale",
-    "outcome_reports": "report",
-}
+GROUPS = dict.fromkeys(LOOP_ASSETS, "impact_loop")
 PARTITION_LABELS = {
     "pilot_results": {
         "status", "estimate", "ci_lower", "ci_upper", "ci_95", "p_value", "method",
@@ -186,7 +181,14 @@ def test_every_partition_and_asset_carries_its_metadata(server):
     candidates = next(e for e in allocation["metadataEntries"] if e["label"] == "candidates")
     columns = [c["name"] for c in candidates["table"]["schema"]["columns"]]
     assert columns == list(ALLOCATION_COLUMNS)
-    assert len(candidates["table"]["records"]) == 5  # one record per candidate
+    records = [json.loads(record) for record in candidates["table"]["records"]]
+    assert len(records) == 5  # one record per candidate
+    # the same reasons as the console and --output-json (impact_assets/loop/decision.py)
+    assert {r["reason"].split(":")[0].split(" (")[0] for r in records} <= {
+        "selected", "excluded", "failed", "negative or zero expected return", "does not fit",
+        "dominated",
+    }  # fmt: skip
+    assert sum(r["selected"] for r in records) == sum(r["reason"] == "selected" for r in records)
 
 
 def test_materialize_all_as_an_asset_backfill(server):
@@ -248,6 +250,30 @@ def test_lineage_page_draws_the_five_assets(server, tmp_path):
     assert "outcome_reports" in dom
     for name in LOOP_ASSETS:
         assert f">{name}<" in dom or f'"{name}"' in dom, name
+
+
+def test_the_global_lineage_opens_on_the_five_assets_and_their_edges(server, tmp_path):
+    """The first view of the lineage is the loop itself, not collapsed group boxes."""
+    chromium = find_chromium()
+    if chromium is None:
+        skip_or_fail("chromium is not installed (apt-get install -y chromium)")
+    assert server.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True
+    with HeadlessChromium(chromium, width=1400, height=900) as browser:
+        browser.open(f"{server.url}/asset-groups")
+        browser.wait_for("document.querySelectorAll('svg foreignObject').length >= 5", timeout=60)
+        time.sleep(1)  # let the edges draw
+        nodes = browser.evaluate(
+            "[...document.querySelectorAll('svg foreignObject')].map(e => e.textContent)"
+        )
+        edges = browser.evaluate(
+            "(() => { const svg = document.querySelector('svg foreignObject').ownerSVGElement;"
+            " return svg.querySelectorAll('path').length; })()"
+        )
+        browser.screenshot(tmp_path / "lineage.png")
+    assert sorted(node.strip() for node in nodes) == sorted(LOOP_ASSETS)  # no group boxes
+    assert edges >= len(EXPECTED_EDGES)
+    png = (tmp_path / "lineage.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
 
 def test_the_ui_opens_the_instance_run_once_wrote(tmp_path):

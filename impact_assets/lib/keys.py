@@ -11,6 +11,16 @@ OUTCOME_REPORTS = dg.AssetKey("outcome_reports")
 LOOP_ASSETS = (PILOT_RESULTS, EVALUATIONS, ALLOCATION, SCALE_RESULTS, OUTCOME_REPORTS)
 
 LOOP_JOB = "impact_loop"
+# One asset group: the UI's lineage opens on the whole loop. Each asset's stage is a tag.
+LOOP_GROUP = "impact_loop"
+STAGE_TAG = "stage"
+STAGES = {
+    "pilot_results": "1-measure-pilot",
+    "evaluations": "2-evaluate",
+    "allocation": "3-allocate",
+    "scale_results": "4-measure-scale",
+    "outcome_reports": "5-report",
+}
 LOOP_SCHEDULE = "impact_loop_schedule"
 PARTITION_SYNC_SENSOR = "initiative_partitions_sensor"
 SCALE_DATA_SENSOR = "scale_data_sensor"

@@ -4,7 +4,15 @@ import dagster as dg
 
 from impact_assets.contracts import EvaluationRecord, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
-from impact_assets.lib.keys import EVALUATIONS, LOOP_POOL, OWNERS, PILOT_RESULTS
+from impact_assets.lib.keys import (
+    EVALUATIONS,
+    LOOP_GROUP,
+    LOOP_POOL,
+    OWNERS,
+    PILOT_RESULTS,
+    STAGE_TAG,
+    STAGES,
+)
 from impact_assets.lib.loop_context import count_statuses, mark_run_host, run_loop_id
 from impact_assets.lib.measure_resource import MeasurePoolResource
 from impact_assets.lib.metadata import (
@@ -23,7 +31,8 @@ from impact_assets.loop.stages import evaluate_pilots, measure_pilots
     key=PILOT_RESULTS,
     partitions_def=initiatives_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="pilot",
+    group_name=LOOP_GROUP,
+    tags={STAGE_TAG: STAGES["pilot_results"]},
     kinds={"python"},
     owners=OWNERS,
     pool=LOOP_POOL,
@@ -59,7 +68,8 @@ def pilot_results(
     partitions_def=initiatives_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     ins={"pilot_results": dg.AssetIn(PILOT_RESULTS)},
-    group_name="pilot",
+    group_name=LOOP_GROUP,
+    tags={STAGE_TAG: STAGES["evaluations"]},
     kinds={"python"},
     owners=OWNERS,
     pool=LOOP_POOL,

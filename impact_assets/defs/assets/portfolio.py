@@ -4,7 +4,15 @@ import dagster as dg
 
 from impact_assets.contracts import AllocateResult, EvaluationRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
-from impact_assets.lib.keys import ALLOCATION, EVALUATIONS, LOOP_POOL, OWNERS
+from impact_assets.lib.keys import (
+    ALLOCATION,
+    EVALUATIONS,
+    LOOP_GROUP,
+    LOOP_POOL,
+    OWNERS,
+    STAGE_TAG,
+    STAGES,
+)
 from impact_assets.lib.loop_context import run_loop_id
 from impact_assets.lib.metadata import (
     ALLOCATION_SCHEMA,
@@ -17,7 +25,8 @@ from impact_assets.loop.stages import allocate_portfolio
 @dg.asset(
     key=ALLOCATION,
     ins={"evaluations": dg.AssetIn(EVALUATIONS)},
-    group_name="portfolio",
+    group_name=LOOP_GROUP,
+    tags={STAGE_TAG: STAGES["allocation"]},
     kinds={"python"},
     owners=OWNERS,
     pool=LOOP_POOL,

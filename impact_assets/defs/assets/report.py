@@ -12,11 +12,14 @@ from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.keys import (
     ALLOCATION,
     EVALUATIONS,
+    LOOP_GROUP,
     LOOP_POOL,
     OUTCOME_REPORTS,
     OWNERS,
     PILOT_RESULTS,
     SCALE_RESULTS,
+    STAGE_TAG,
+    STAGES,
 )
 from impact_assets.lib.metadata import COLUMN_SCHEMA, REPORT_SCHEMA, report_metadata
 from impact_assets.loop.report import build_loop_report
@@ -30,7 +33,8 @@ from impact_assets.loop.report import build_loop_report
         "allocation": dg.AssetIn(ALLOCATION),
         "scale_results": dg.AssetIn(SCALE_RESULTS),
     },
-    group_name="report",
+    group_name=LOOP_GROUP,
+    tags={STAGE_TAG: STAGES["outcome_reports"]},
     kinds={"python", "matplotlib"},
     owners=OWNERS,
     pool=LOOP_POOL,

@@ -4,7 +4,15 @@ import dagster as dg
 
 from impact_assets.contracts import AllocateResult, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
-from impact_assets.lib.keys import ALLOCATION, LOOP_POOL, OWNERS, SCALE_RESULTS
+from impact_assets.lib.keys import (
+    ALLOCATION,
+    LOOP_GROUP,
+    LOOP_POOL,
+    OWNERS,
+    SCALE_RESULTS,
+    STAGE_TAG,
+    STAGES,
+)
 from impact_assets.lib.loop_context import count_statuses, mark_run_host, run_loop_id
 from impact_assets.lib.measure_resource import MeasurePoolResource
 from impact_assets.lib.metadata import (
@@ -23,7 +31,8 @@ from impact_assets.loop.stages import measure_at_scale
     partitions_def=initiatives_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     ins={"allocation": dg.AssetIn(ALLOCATION)},
-    group_name="scale",
+    group_name=LOOP_GROUP,
+    tags={STAGE_TAG: STAGES["scale_results"]},
     kinds={"python"},
     owners=OWNERS,
     pool=LOOP_POOL,
