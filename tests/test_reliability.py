@@ -574,21 +574,3 @@ def test_two_loops_at_once_on_one_instance_take_turns(tmp_path, reference, monke
         runs = instance.get_runs()
         assert sorted(run.tags["impact/loop_id"] for run in runs) == loop_ids
         assert all(run.status is dg.DagsterRunStatus.SUCCESS for run in runs)
-
-
-# --- safety: the UI's address ------------------------------------------------------------------
-
-
-def test_the_ui_binds_to_localhost_unless_told_otherwise():
-    from dagster._cli.dev import dev_command
-    from dagster_dg_cli.cli.dev import dev_command as dg_dev_command
-    from dagster_webserver.cli import DEFAULT_WEBSERVER_HOST
-
-    def host_default(command) -> Any:
-        return next(p.default for p in command.params if p.name == "host")
-
-    # `dagster dev` and `dg dev` have no host of their own: the webserver's default applies
-    assert not isinstance(host_default(dev_command), str)
-    assert not isinstance(host_default(dg_dev_command), str)
-    assert DEFAULT_WEBSERVER_HOST == "127.0.0.1"
-    assert "host" not in (PROJECT_ROOT / "workspace.yaml").read_text()

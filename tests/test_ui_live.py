@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import shutil
@@ -292,3 +293,28 @@ def test_the_ui_opens_the_instance_run_once_wrote(tmp_path):
         assert {"key": "impact/launched_by", "value": "run_once"} in results[0]["tags"]
         report = materializations(dev, "outcome_reports")
         assert report and {"summary", "reports", "predicted_vs_actual"} <= labels(report[0])
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a TCP socket listening on ``port`` (Linux /proc/net)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for row in Path(table).read_text().splitlines()[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, hex_port = local.rsplit(":", 1)
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
+def test_the_ui_listens_on_127_0_0_1_unless_told_otherwise(tmp_path):
+    """`dagster dev` started without `-h`, as the README's command does."""
+    if importlib.util.find_spec("dagster_webserver") is None:
+        skip_or_fail("dagster-webserver is not installed")
+    if not Path("/proc/net/tcp").exists():
+        skip_or_fail("needs Linux /proc/net/tcp to see which address the server listens on")
+    with DagsterDevServer(tmp_path / "home", config_path=CONFIG, host=None) as dev:
+        addresses = listening_addresses(dev.port)
+    assert addresses == {"0100007F"}, addresses  # 127.0.0.1 only: no 0.0.0.0, no ::
+    assert "host" not in (PROJECT_ROOT / "workspace.yaml").read_text()

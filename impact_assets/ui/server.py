@@ -62,8 +62,11 @@ class DagsterDevServer:
         config_path: Path | None = None,
         port: int | None = None,
         log_path: Path | None = None,
+        host: str | None = LOCALHOST,
     ):
+        """``host=None`` leaves the address to ``dagster dev`` (its default)."""
         self.dagster_home = Path(dagster_home)
+        self.host = host
         self.config_path = config_path
         self.port = port or free_port()
         self.log_path = log_path or self.dagster_home / "dagster-dev.log"
@@ -86,7 +89,7 @@ class DagsterDevServer:
         command = [
             sys.executable, "-m", "dagster", "dev",
             "-w", str(PROJECT_ROOT / "workspace.yaml"),
-            "-h", LOCALHOST, "-p", str(self.port),
+            *(["-h", self.host] if self.host else []), "-p", str(self.port),
         ]  # fmt: skip
         self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 (closed in stop)
         started = time.monotonic()
