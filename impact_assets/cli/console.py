@@ -40,6 +40,17 @@ def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys
         line(f"  Confidence: {r.confidence_score:.2f} ({r.model_type.value})")
         line(f"  Budget:    {_money(r.budget_allocated)}")
         line(f"  Samples:   {r.sample_size_pilot} → {r.sample_size_scale}")
+        if r.R_worst is not None and r.R_best is not None:
+            covers = "yes" if r.interval_covers_actual else "no"
+            line(
+                f"  Interval:  {amount(r.R_worst)} to {amount(r.R_best)} "
+                f"(covers the actual: {covers})"
+            )
+        if r.pilot_return is not None and r.pilot_return != r.predicted_return:
+            line(f"  Pilot estimate: {amount(r.pilot_return)} (before calibration)")
+        if r.interval_covers_truth is not None:
+            covers = "yes" if r.interval_covers_truth else "no"
+            line(f"  Interval covers the true return at scale: {covers}")
         if r.true_effect is not None:
             covers = "yes" if r.pilot_ci_covers_scale_truth else "no"
             line(f"  True effect at scale: {r.true_effect:.4f} (pilot CI covers it: {covers})")
@@ -64,6 +75,10 @@ def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys
     line(f"  Total budget used:     {_money(s.total_budget_used)}")
     line(f"  Avg prediction error:  {amount(s.avg_abs_prediction_error)}")
     line(f"  Mean prediction error: {amount(s.mean_prediction_error, signed=True)}")
+    if s.interval_coverage_actual is not None:
+        line(f"  Interval coverage:     {s.interval_coverage_actual:.0%} of actual returns")
+    if s.interval_coverage_truth is not None:
+        line(f"                         {s.interval_coverage_truth:.0%} of true returns at scale")
     if s.oracle_ratio is not None:
         line(f"  Realised true value:   {_money(s.realised_value)}")
         line(f"  Oracle's true value:   {_money(s.oracle_value)}")

@@ -3,12 +3,22 @@
 import dagster as dg
 
 PILOT_RESULTS = dg.AssetKey("pilot_results")
+CALIBRATION_HISTORY = dg.AssetKey("calibration_history")
+CALIBRATION = dg.AssetKey("calibration")
 EVALUATIONS = dg.AssetKey("evaluations")
 ALLOCATION = dg.AssetKey("allocation")
 SCALE_RESULTS = dg.AssetKey("scale_results")
 OUTCOME_REPORTS = dg.AssetKey("outcome_reports")
 
-LOOP_ASSETS = (PILOT_RESULTS, EVALUATIONS, ALLOCATION, SCALE_RESULTS, OUTCOME_REPORTS)
+LOOP_ASSETS = (
+    PILOT_RESULTS,
+    CALIBRATION_HISTORY,
+    CALIBRATION,
+    EVALUATIONS,
+    ALLOCATION,
+    SCALE_RESULTS,
+    OUTCOME_REPORTS,
+)
 
 LOOP_JOB = "impact_loop"
 LOOP_SCHEDULE = "impact_loop_schedule"
