@@ -24,13 +24,15 @@ Columns (medians over ``--repeats``; times in seconds):
 
 - ``wall``: whole-process wall time of ``run_once.py``; ``plain``: of the plain loop;
 - ``ms/ap``: Dagster's overhead per asset-partition,
-  ``(wall - plain) / (3n + 2)`` in milliseconds: a run materialises ``3n + 2``
+  ``(wall - plain) / (3n + 4)`` in milliseconds: a run materialises ``3n + 4``
   asset-partitions (``pilot_results``, ``evaluations`` and ``scale_results`` per
-  initiative, one ``allocation`` and one ``outcome_reports``);
+  initiative, one ``calibration_history``, ``calibration``, ``allocation`` and
+  ``outcome_reports``);
 - ``runs``: runs in the instance; ``events``: rows in its event log (``ev/ap`` per
   asset-partition);
 - ``pilot`` ... ``report``: each asset's step, STEP_START to STEP_SUCCESS in the event
-  log; ``checks``: the asset-check steps together;
+  log (``calibrate``: ``calibration_history`` and ``calibration`` together);
+  ``checks``: the asset-check steps together;
 - ``rss MB``: peak resident memory of the ``run_once.py`` process (``plain MB``: of
   the plain loop), from ``wait4``.
 """
@@ -56,6 +58,8 @@ RUN_ONCE = PROJECT_ROOT / "scripts" / "run_once.py"
 KINDS = ("mock", "statistical")
 ASSET_STEPS = {
     "pilot_results": "pilot",
+    "calibration_history": "calibrate",
+    "calibration": "calibrate",
     "evaluations": "evaluate",
     "allocation": "allocate",
     "scale_results": "scale",
@@ -132,7 +136,10 @@ def instance_summary(home: Path) -> dict:
                     starts[entry.step_key] = entry.timestamp
                 elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
                     steps[entry.step_key] = entry.timestamp - starts.get(entry.step_key, 0.0)
-    stages = {label: steps.pop(step, float("nan")) for step, label in ASSET_STEPS.items()}
+    stages: dict[str, float] = {}
+    for step, label in ASSET_STEPS.items():
+        seconds = steps.pop(step, float("nan"))
+        stages[label] = stages[label] + seconds if label in stages else seconds
     return {"runs": len(runs), "events": events, **stages, "checks": sum(steps.values())}
 
 
@@ -191,6 +198,7 @@ COLUMNS = (
     ("events", "{:>7}"),
     ("ev/ap", "{:>6.2f}"),
     ("pilot", "{:>7.2f}"),
+    ("calibrate", "{:>9.2f}"),
     ("evaluate", "{:>9.2f}"),
     ("allocate", "{:>9.2f}"),
     ("scale", "{:>7.2f}"),
@@ -257,7 +265,7 @@ def main() -> None:
                             measured.update(measure_plain(config_path, scratch))
                         repeats.append(measured)
                     row = {key: statistics.median(r[key] for r in repeats) for key in repeats[0]}
-                    asset_partitions = 3 * n + 2
+                    asset_partitions = 3 * n + 4
                     row.update(
                         kind=kind,
                         n=n,
