@@ -250,7 +250,7 @@ def calibration_metadata(
 ) -> dict[str, Any]:
     """What was learnt and from how much: the prior, a ratio per method, notes and the chart."""
     from impact_assets.calibration.prior import new_effect_moments
-    from impact_assets.calibration.report import pair_points
+    from impact_assets.loop.calibration import pair_points
     from impact_assets.loop.charts import pilot_vs_scale_png, png_markdown
 
     rows = ratio_rows(calibration, methods_used)

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 from impact_assets.calibration.fit import fit_calibration
-from impact_assets.calibration.history import merge_history
+from impact_assets.calibration.history import merge_history, records_for_fit
 from impact_assets.calibration.history_file import read_history_file
 from impact_assets.calibration.pilots import (
     PilotEvidence,
     evidence_from_measure,
+    evidence_from_record,
     failed_diagnostics,
     method_key,
     standard_error,
 )
+from impact_assets.calibration.prior import posterior_moments
 from impact_assets.components.measure.data import resolve_data_path
 from impact_assets.config.models import PortfolioConfig
 from impact_assets.contracts import (
@@ -30,6 +34,7 @@ from impact_assets.contracts import (
     MeasurementRecord,
     RecordStatus,
 )
+from impact_assets.loop.charts import PairPoint
 
 
 def history_file_records(config: PortfolioConfig) -> tuple[list[CalibrationRecord], str | None]:
@@ -125,3 +130,21 @@ def loop_records(
             )
         )
     return records
+
+
+def pair_points(calibration: Calibration, history: CalibrationHistory | None) -> list[PairPoint]:
+    """Every pair the ratios were fitted on, for the calibration's chart: its pilot (shrunk
+    by the prior) and its scale estimate, in currency."""
+    _, pairs = records_for_fit(history, set())
+    if not pairs:
+        return []
+    evidence = [evidence_from_record(record) for record in pairs]
+    means, _ = posterior_moments(
+        calibration.prior,
+        np.array([e.estimate for e in evidence]),
+        np.array([e.se for e in evidence]),
+    )
+    return [
+        PairPoint(record.method, float(mean), record.scale_estimate * record.value_per_unit)
+        for record, mean in zip(pairs, means, strict=True)
+    ]

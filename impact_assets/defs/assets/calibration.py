@@ -12,6 +12,7 @@ import dagster as dg
 
 from impact_assets.calibration.history_file import HistoryFileError
 from impact_assets.contracts import Calibration, CalibrationHistory, LoopReport, MeasurementRecord
+from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.keys import (
     CALIBRATION,
     CALIBRATION_HISTORY,
@@ -43,6 +44,8 @@ def _stored(context: dg.AssetExecutionContext, asset: dg.AssetKey, kind: type):
     kinds={"python"},
     owners=OWNERS,
     pool=LOOP_POOL,
+    # the IO manager is read directly (the previous reports, its own previous value), so the
+    # resources are named here rather than as typed parameters (Dagster takes one or the other)
     required_resource_keys={"io_manager", "impact_config"},
     metadata={COLUMN_SCHEMA: HISTORY_SCHEMA},
 )
@@ -79,16 +82,16 @@ def calibration_history(context: dg.AssetExecutionContext) -> CalibrationHistory
     kinds={"python", "matplotlib"},
     owners=OWNERS,
     pool=LOOP_POOL,
-    required_resource_keys={"impact_config"},
     metadata={COLUMN_SCHEMA: RATIO_SCHEMA},
 )
 def calibration(
     context: dg.AssetExecutionContext,
+    impact_config: ImpactConfigResource,
     calibration_history: CalibrationHistory,
     pilot_results: dict[str, MeasurementRecord],
 ) -> Calibration:
     """The effect-size prior and each method's ratio of scale to pilot, learnt from the history."""
-    config = context.resources.impact_config.load_or_fail()
+    config = impact_config.load_or_fail()
     loop_id = run_loop_id(context)
     pilots = {key: pilot_results.get(key) for key in config.initiative_ids}
     fitted = calibrate(config, pilots, calibration_history, loop_id)
