@@ -27,13 +27,15 @@ Columns (medians over ``--repeats``; times in seconds):
 
 - ``wall``: whole-process wall time of ``run_once.py``; ``plain``: of the plain loop;
 - ``ms/ap``: Dagster's overhead per asset-partition,
-  ``(wall - plain) / (3n + 2)`` in milliseconds: a run materialises ``3n + 2``
+  ``(wall - plain) / (3n + 4)`` in milliseconds: a run materialises ``3n + 4``
   asset-partitions (``pilot_results``, ``evaluations`` and ``scale_results`` per
-  initiative, one ``allocation`` and one ``outcome_reports``);
+  initiative, one ``calibration_history``, ``calibration``, ``allocation`` and
+  ``outcome_reports``);
 - ``runs``: runs in the instance; ``events``: rows in its event log (``ev/ap`` per
   asset-partition);
 - ``pilot`` ... ``report``: each asset's step, STEP_START to STEP_SUCCESS in the event
-  log; ``checks``: the asset-check steps together;
+  log (``calibrate``: ``calibration_history`` and ``calibration`` together);
+  ``checks``: the asset-check steps together;
 - ``rss MB``: peak resident memory of the ``run_once.py`` process (``plain MB``: of
   the plain loop), from ``wait4``;
 - ``mw``: ``measure_workers`` of the pilot MEASURE (distinct processes that measured).
@@ -68,6 +70,8 @@ PROFILES = ("local", "distributed")
 KINDS = ("mock", "statistical")
 ASSET_STEPS = {
     "pilot_results": "pilot",
+    "calibration_history": "calibrate",
+    "calibration": "calibrate",
     "evaluations": "evaluate",
     "allocation": "allocate",
     "scale_results": "scale",
@@ -146,7 +150,10 @@ def instance_summary(home: Path) -> dict:
                     steps[entry.step_key] = entry.timestamp - starts.get(entry.step_key, 0.0)
         pilot = instance.fetch_materializations(dg.AssetKey("pilot_results"), limit=1).records
         workers = pilot[0].asset_materialization.metadata.get("measure_workers") if pilot else None
-    stages = {label: steps.pop(step, float("nan")) for step, label in ASSET_STEPS.items()}
+    stages: dict[str, float] = {}
+    for step, label in ASSET_STEPS.items():
+        seconds = steps.pop(step, float("nan"))
+        stages[label] = stages[label] + seconds if label in stages else seconds
     return {
         "runs": len(runs),
         "events": events,
@@ -254,6 +261,7 @@ COLUMNS = (
     ("events", "{:>7}"),
     ("ev/ap", "{:>6.2f}"),
     ("pilot", "{:>7.2f}"),
+    ("calibrate", "{:>9.2f}"),
     ("evaluate", "{:>9.2f}"),
     ("allocate", "{:>9.2f}"),
     ("scale", "{:>7.2f}"),
@@ -351,7 +359,7 @@ def main() -> None:
                             measured.update(measure_plain(config_path, scratch))
                         repeats.append(measured)
                     row = {key: statistics.median(r[key] for r in repeats) for key in repeats[0]}
-                    asset_partitions = 3 * n + 2
+                    asset_partitions = 3 * n + 4
                     row.update(
                         kind=kind,
                         profile=profile,

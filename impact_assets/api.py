@@ -12,6 +12,7 @@ import dagster as dg
 from impact_assets.config import PortfolioConfig, load_config
 from impact_assets.contracts import (
     AllocateResult,
+    Calibration,
     EvaluationRecord,
     LoopReport,
     MeasurementRecord,
@@ -45,6 +46,7 @@ class LoopValues:
     allocation: AllocateResult | None
     scales: dict[str, MeasurementRecord | None]
     report: LoopReport | None
+    calibration: Calibration | None = None
 
     @property
     def failures(self) -> list[dict[str, str]]:
@@ -78,6 +80,7 @@ class LoopValues:
             ],
             "outcome_reports": [r.to_dict() for r in self.report.reports] if self.report else [],
             "summary": self.report.summary.to_dict() if self.report else None,
+            "calibration": self.calibration.to_dict() if self.calibration else None,
             "failures": self.failures,
         }
 
@@ -110,6 +113,7 @@ def collect_loop_values(
         allocation=read("allocation"),
         scales={i: read("scale_results", i) for i in ids},
         report=read("outcome_reports"),
+        calibration=read("calibration"),
     )
 
 

@@ -26,11 +26,15 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "statistical": "impact_assets.components.measure.statistical:StatisticalMeasure",
     },
     "evaluate": {
+        "calibrated": "impact_assets.components.evaluate.calibrated:CalibratedEvaluate",
         "evidence": "impact_assets.components.evaluate.evidence:EvidenceEvaluate",
         "mock": "impact_assets.components.evaluate.mock:MockEvaluate",
     },
     "allocate": {
         "bayesian": "impact_assets.components.allocate.bayesian:BayesianAllocate",
+        "expected_return": (
+            "impact_assets.components.allocate.expected_return:ExpectedReturnAllocate"
+        ),
         "minimax_regret": "impact_assets.components.allocate.minimax_regret:MinimaxRegretAllocate",
         "mock": "impact_assets.components.allocate.mock:MockAllocate",
     },

@@ -1,4 +1,5 @@
-"""Screenshot the Dagster UI after one loop: the lineage graph and the outcome report's metadata.
+"""Screenshot the Dagster UI after one loop: the lineage, the calibration, the allocation and
+the outcome report's metadata.
 
     python scripts/screenshots.py [--config config.yaml] [--out docs/images]
 
@@ -23,12 +24,13 @@ from pathlib import Path
 import dagster as dg
 
 from impact_assets.config import PROJECT_ROOT, load_config
+from impact_assets.lib.keys import LOOP_ASSETS
 from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
 from impact_assets.loop.ids import new_loop_id
 from impact_assets.ui.browser import HeadlessChromium, find_chromium
 from impact_assets.ui.server import DagsterDevServer, PeakMemory
 
-FIVE_ASSETS = ["pilot_results", "evaluations", "allocation", "scale_results", "outcome_reports"]
+LOOP_ASSET_NAMES = [key.to_user_string() for key in LOOP_ASSETS]
 CHART_IMAGE = "data:image/png;base64"
 SHOW_CHART = """(() => {
   const row = [...document.querySelectorAll("tr")]
@@ -66,12 +68,19 @@ def take_screenshots(server: DagsterDevServer, chromium: str, out: Path) -> list
         capture(
             "lineage.png",
             "/assets/outcome_reports?view=lineage&lineageScope=upstream&lineageDepth=5",
-            page_shows(*FIVE_ASSETS),
+            page_shows(*LOOP_ASSET_NAMES),
+        )
+        capture(
+            "calibration.png",
+            "/assets/calibration?view=events",
+            page_shows("ratios", "neutral_methods"),
+            width=1700,
+            height=1300,
         )
         capture(
             "allocation.png",
             "/assets/allocation?view=events",
-            page_shows("candidates", "V*_best"),
+            page_shows("candidates", "budget_left"),
             width=1700,
             height=1450,
         )

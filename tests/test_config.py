@@ -31,8 +31,8 @@ def test_default_config_runs_the_real_components_on_the_seeds_portfolio():
     assert config.initiative_ids == SEED_IDS
     assert (config.measure.component, config.evaluate.component, config.allocate.component) == (
         "statistical",
-        "evidence",
-        "minimax_regret",
+        "calibrated",
+        "expected_return",
     )
     methods = {initiative.method.value for initiative in config.initiatives}
     assert len(methods) >= 3

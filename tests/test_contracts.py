@@ -9,6 +9,10 @@ import pytest
 
 from impact_assets.contracts import (
     AllocateResult,
+    Calibration,
+    CalibrationHistory,
+    CalibrationRecord,
+    EffectPrior,
     EvaluateResult,
     EvaluationRecord,
     LoopReport,
@@ -184,3 +188,75 @@ def test_loop_report_refuses_rows_of_another_loop():
     row = OutcomeReport("a", 1.0, 2.0, 1.0, 100, 5000, 10.0, 0.9, "experiment", loop_id="M")
     with pytest.raises(ValueError, match="belongs to loop M"):
         LoopReport("L", [row], summary)
+
+
+def calibration_record(**overrides):
+    fields = dict(
+        initiative_id="a",
+        loop_id="L",
+        method="experiment",
+        model_type="experiment",
+        value_per_unit=100.0,
+        pilot_estimate=0.3,
+        pilot_se=0.1,
+    )
+    fields.update(overrides)
+    return CalibrationRecord(**fields)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"scale_estimate": 0.2}, "scale_se: give both"),
+        ({"scale_se": 0.02}, "scale_se: give both"),
+        ({"pilot_se": -0.1}, "pilot_se: must be >= 0"),
+        ({"value_per_unit": 0}, "value_per_unit: must be > 0"),
+        ({"source": "spreadsheet"}, "source: must be one of loop, history_file"),
+        ({"model_type": "survey"}, "model_type: must be one of"),
+        ({"selected": "yes"}, "selected: must be true or false"),
+    ],
+)
+def test_calibration_record_rejects(overrides, field):
+    with pytest.raises(ValueError, match=f"CalibrationRecord.{field}"):
+        calibration_record(**overrides)
+
+
+def test_calibration_contracts_round_trip_and_check_themselves():
+    from impact_assets.calibration.prior import point_prior
+    from impact_assets.calibration.ratio import neutral_ratio
+
+    pair = calibration_record(selected=True, scale_estimate=0.25, scale_se=0.02)
+    history = CalibrationHistory([pair, calibration_record(initiative_id="b")], loop_id="M")
+    assert history.pairs == [pair] and history.loop_ids == ["L"]
+    calibration = Calibration("M", point_prior(1.0, 2.0), {}, neutral_ratio(1.0), notes=["n"])
+    for value in (history, calibration):
+        assert decode(encode(value)) == value
+    assert calibration.ratio_for("observational") is calibration.neutral_ratio
+    with pytest.raises(ValueError, match="EffectPrior.tau_weights: must sum to 1"):
+        EffectPrior([1.0, 2.0], [0.5, 0.6], [0.0, 0.0], [0.0, 0.0], 2, 2)
+    with pytest.raises(ValueError, match="entry 'observational' holds method neutral"):
+        Calibration("M", point_prior(1.0, 2.0), {"observational": neutral_ratio(1.0)},
+                    neutral_ratio(1.0))  # fmt: skip
+
+
+def test_the_interval_flags_of_a_report_need_their_values():
+    with pytest.raises(ValueError, match="OutcomeReport.interval_covers_truth: must be null"):
+        OutcomeReport("a", 1.0, 2.0, 1.0, 100, 5000, 10.0, 0.9, "experiment",
+                      interval_covers_truth=True)  # fmt: skip
+    with pytest.raises(ValueError, match="OutcomeReport.R_worst: must be <= R_best"):
+        OutcomeReport("a", 1.0, 2.0, 1.0, 100, 5000, 10.0, 0.9, "experiment", R_worst=3.0,
+                      R_best=2.0)  # fmt: skip
+
+
+def test_a_loop_report_holds_only_its_own_loops_history_records():
+    from impact_assets.contracts import PortfolioSummary
+
+    summary = PortfolioSummary(
+        "L", "mock", 10.0, 1, 1, 0, 10.0, None, None, None, None, None, None, None, None, None
+    )
+    report = LoopReport("L", [], summary, calibration_records=[calibration_record()])
+    assert decode(encode(report)) == report
+    with pytest.raises(ValueError, match="calibration_records: a belongs to loop M"):
+        LoopReport("L", [], summary, calibration_records=[calibration_record(loop_id="M")])
+    stored_before = {"loop_id": "L", "reports": [], "summary": summary.to_dict()}
+    assert LoopReport.from_dict(stored_before).calibration_records == []  # older stored values

@@ -11,9 +11,9 @@ import dagster as dg
 import yaml
 from helpers import PROJECT_ROOT, open_instance, run_cli
 
-from impact_assets.lib.keys import LOOP_POOL
+from impact_assets.lib.keys import LOOP_ASSETS, LOOP_POOL
 
-ASSETS = ["pilot_results", "evaluations", "allocation", "scale_results", "outcome_reports"]
+ASSETS = [key.to_user_string() for key in LOOP_ASSETS]
 
 
 def test_a_new_cli_home_has_dagsters_storage_and_a_run_queue_for_one_loop(tmp_path):

@@ -15,7 +15,14 @@ from impact_assets.lib.io_manager import (
     RecordIOManager,
     value_store,
 )
-from impact_assets.lib.keys import ALLOCATION, EVALUATIONS, LOOP_ID_TAG
+from impact_assets.lib.keys import (
+    ALLOCATION,
+    CALIBRATION,
+    CALIBRATION_HISTORY,
+    EVALUATIONS,
+    LOOP_ID_TAG,
+    PILOT_RESULTS,
+)
 from impact_assets.lib.launch import impact_loop_job, loop_run_config
 from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
 
@@ -55,12 +62,19 @@ def test_a_value_a_step_needs_and_cannot_find_fails_the_step_naming_it(tmp_path,
     config_path = write_config(tmp_path, portfolio())
     tags = loop_tags(instance)
     store = value_store(instance)
+    prepared = impact_loop_job().execute_in_process(  # every pilot, and the loop's calibration
+        instance=instance,
+        tags=tags,
+        run_config=loop_run_config(config_path),
+        asset_selection=[PILOT_RESULTS, CALIBRATION_HISTORY, CALIBRATION],
+    )
+    assert prepared.success
     for initiative_id in IDS[:1]:  # only the first initiative was ever evaluated
         evaluated = impact_loop_job().execute_in_process(
             instance=instance,
             tags={**tags, "dagster/asset_partition_range_end": initiative_id},
             run_config=loop_run_config(config_path),
-            asset_selection=[dg.AssetKey("pilot_results"), EVALUATIONS],
+            asset_selection=[EVALUATIONS],
         )
         assert evaluated.success
 

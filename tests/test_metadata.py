@@ -15,6 +15,8 @@ from impact_assets.config import CONFIG_ENV_VAR, load_config
 from impact_assets.contracts import (
     AllocateResult,
     AllocationStatus,
+    CalibrationHistory,
+    CalibrationRecord,
     EvaluateResult,
     EvaluationRecord,
     LoopReport,
@@ -26,18 +28,23 @@ from impact_assets.contracts import (
 from impact_assets.lib.metadata import (
     allocation_metadata,
     diagnostics_summary,
+    history_metadata,
     report_metadata,
 )
 from impact_assets.loop.charts import (
     MAX_POINTS,
     PNG_SIGNATURE,
     ChartPoint,
+    PairPoint,
     chart_points,
+    pilot_vs_scale_png,
     png_markdown,
     predicted_vs_actual_png,
 )
 from impact_assets.loop.tables import (
     ALLOCATION_COLUMNS,
+    HISTORY_COLUMNS,
+    RATIO_COLUMNS,
     REPORT_COLUMNS,
     allocation_rows,
     report_rows,
@@ -349,41 +356,101 @@ def test_allocation_and_reports_metadata_on_materialize(materialised):
     allocation = latest_metadata(materialised, "allocation")
     assert {
         "candidates", "scenarios", "rule", "status", "budget", "budget_used", "budget_left",
-        "V*_best", "V*_med", "V*_worst", "regret_best", "regret_med", "regret_worst",
         "dagster/row_count",
     } <= set(allocation)  # fmt: skip
+    assert allocation["rule"].value == "expected_return"  # the default config's rule
     assert allocation["status"].value == "optimal"
     assert table_rows(allocation["candidates"].value) == 5  # one row per candidate
     assert table_rows(allocation["scenarios"].value) == 3  # best, med, worst
+    assert column_names(allocation["scenarios"]) == ["scenario", "portfolio_value"]
 
     reports = latest_metadata(materialised, "outcome_reports")
     assert {
         "reports", "summary", "predicted_vs_actual", "budget_used", "mean_abs_prediction_error",
         "pilot_ci_coverage_pilot_truth", "pilot_ci_coverage_scale_truth", "realised_value",
-        "oracle_value", "oracle_ratio",
+        "oracle_value", "oracle_ratio", "mean_prediction_error", "interval_coverage_actual",
+        "interval_coverage_truth",
     } <= set(reports)  # fmt: skip
     selected = allocation["selected_count"].value
     assert selected >= 2
     assert table_rows(reports["reports"].value) == reports["row_count"].value == selected
-    assert reports["summary"].records[0].data == {"measure": "rule", "value": "minimax_regret"}
+    assert reports["summary"].records[0].data == {"measure": "rule", "value": "expected_return"}
+    assert reports["summary"].records[1].data == {"measure": "evaluation", "value": "calibrated"}
+    assert 0 <= reports["interval_coverage_truth"].value <= 1
     assert reports["oracle_value"].value is not None  # simulated data: the truth is known
     (uri,) = re.findall(r"base64,([A-Za-z0-9+/=]+)\)", reports["predicted_vs_actual"].value)
     decode_png(base64.b64decode(uri))
+
+
+def test_the_calibration_assets_say_what_was_learnt_and_from_how_much(materialised):
+    history = latest_metadata(materialised, "calibration_history")
+    assert {"row_count", "pairs", "loops", "history_file", "by_loop", "newest_pairs"} <= set(
+        history
+    )
+    assert history["row_count"].value == 0  # the first loop has no earlier loop to learn from
+    assert history["added_loop"].value == "none (first loop)"
+
+    calibration = latest_metadata(materialised, "calibration")
+    assert {
+        "ratios", "notes", "prior_pilots", "prior_mean_effect", "prior_sd_effect",
+        "history_pairs", "neutral_methods", "pilot_vs_scale", "dagster/row_count",
+    } <= set(calibration)  # fmt: skip
+    assert calibration["prior_pilots"].value == 5
+    assert calibration["history_pairs"].value == 0
+    ratios = calibration["ratios"].value
+    assert column_names(calibration["ratios"]) == list(RATIO_COLUMNS)
+    methods = {initiative.method.value for initiative in load_config(CONFIG).initiatives}
+    assert {record.data["method"] for record in ratios.records} == methods
+    assert all(record.data["pairs"] == 0 for record in ratios.records)  # neutral: no history
+    assert "no pilot-against-scale pair yet" in calibration["notes"].value
+    (uri,) = re.findall(r"base64,([A-Za-z0-9+/=]+)\)", calibration["pilot_vs_scale"].value)
+    decode_png(base64.b64decode(uri))
+
+
+def test_the_calibration_chart_draws_pairs_and_ratios():
+    points = [PairPoint("experiment", 10.0 * k, 9.0 * k + 1) for k in range(30)]
+    points += [PairPoint("observational", 5.0 * k, 3.0 * k) for k in range(20)]
+    ratios = {"experiment": (0.9, 0.8, 1.0), "observational": (0.6, 0.4, 0.8)}
+    image = decode_png(pilot_vs_scale_png(points, ratios))
+    assert image.shape[:2] == (520, 750) and image.std() > 0.05
+    assert decode_png(pilot_vs_scale_png([], {})).shape[0] > 100  # no pair yet: still renders
+
+
+def test_history_and_ratio_tables_follow_their_columns():
+    records = [
+        CalibrationRecord("a", "L1", "experiment", "experiment", 10.0, 0.3, 0.1, selected=True,
+                          scale_estimate=0.2, scale_se=0.02),
+        CalibrationRecord("b", "L1", "observational", "observational", 10.0, 0.1, 0.1),
+        CalibrationRecord("c", "L2", "experiment", "experiment", 10.0, 0.2, 0.1),
+    ]  # fmt: skip
+    history = CalibrationHistory(records, loop_id="L3")
+    metadata = history_metadata(history)
+    assert metadata["row_count"] == 3 and metadata["pairs"] == 1 and metadata["loops"] == 2
+    assert column_names(metadata["newest_pairs"]) == list(HISTORY_COLUMNS)
+    by_loop = {r.data["loop_id"]: r.data for r in metadata["by_loop"].records}
+    assert by_loop == {
+        "L1": {"loop_id": "L1", "source": "loop", "pilots": 2, "pairs": 1},
+        "L2": {"loop_id": "L2", "source": "loop", "pilots": 1, "pairs": 0},
+    }
 
 
 def test_definitions_describe_every_asset_and_check():
     from impact_assets.definitions import defs
 
     groups = dict.fromkeys(
-        ["pilot_results", "evaluations", "allocation", "scale_results", "outcome_reports"],
+        [
+            "pilot_results", "calibration_history", "calibration", "evaluations", "allocation",
+            "scale_results", "outcome_reports",
+        ],
         "impact_loop",
-    )
+    )  # fmt: skip
     graph = defs.resolve_asset_graph()
     for name, group in groups.items():
         node = graph.get(dg.AssetKey(name))
         assert node.group_name == group, name
         assert node.tags["stage"] in {
-            "1-measure-pilot", "2-evaluate", "3-allocate", "4-measure-scale", "5-report",
+            "1-measure-pilot", "2-evaluate-calibration", "2-evaluate", "3-allocate",
+            "4-measure-scale", "5-report",
         }, name  # fmt: skip
         assert node.owners, name
         assert node.kinds, name

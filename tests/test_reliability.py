@@ -139,7 +139,7 @@ BAD_CONFIGS = [
         portfolio(allocate={"component": "magic"}),
         [
             "allocate.component: unknown allocate component 'magic'; "
-            "choose one of bayesian, minimax_regret, mock"
+            "choose one of bayesian, expected_return, minimax_regret, mock"
         ],
         id="unknown-component",
     ),

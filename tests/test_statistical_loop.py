@@ -198,10 +198,14 @@ def test_run_once_on_the_default_config_scores_the_decision(tmp_path):
     assert "True effect at scale:" in stdout
     assert "pilot CI covers it:" in stdout
     assert "Oracle ratio:" in stdout
+    assert "Interval:" in stdout and "[R_worst, R_best] covers the actual return:" in stdout
+    assert "(before calibration)" in stdout  # the raw pilot estimate beside the prediction
 
     document = json.loads(output.read_text())
     summary = document["summary"]
-    assert summary["rule"] == "minimax_regret"
+    assert summary["rule"] == "expected_return"
+    assert summary["evaluator"] == "calibrated"
+    assert 0 <= summary["interval_coverage_truth"] <= 1
     assert summary["oracle_omitted_reason"] is None
     assert 0 < summary["oracle_ratio"] <= 1
     assert summary["realised_value"] == pytest.approx(

@@ -25,9 +25,20 @@ from impact_assets.ui.server import DagsterDevServer, PeakMemory
 pytestmark = pytest.mark.live
 
 CONFIG = PROJECT_ROOT / "config.yaml"
-LOOP_ASSETS = ["pilot_results", "evaluations", "allocation", "scale_results", "outcome_reports"]
+LOOP_ASSETS = [
+    "pilot_results",
+    "calibration_history",
+    "calibration",
+    "evaluations",
+    "allocation",
+    "scale_results",
+    "outcome_reports",
+]
 PARTITIONED = {"pilot_results", "evaluations", "scale_results"}
 EXPECTED_EDGES = {
+    ("calibration_history", "calibration"),
+    ("pilot_results", "calibration"),
+    ("calibration", "evaluations"),
     ("pilot_results", "evaluations"),
     ("evaluations", "allocation"),
     ("allocation", "scale_results"),
@@ -68,14 +79,16 @@ PARTITION_LABELS = {
 }  # fmt: skip
 SCALED_LABELS = {"estimate", "ci_95", "p_value", "sample_size", "diagnostics"}
 ASSET_LABELS = {
+    "calibration_history": {"row_count", "pairs", "loops", "by_loop", "newest_pairs"},
+    "calibration": {"ratios", "notes", "prior_pilots", "history_pairs", "pilot_vs_scale"},
     "allocation": {
         "candidates", "scenarios", "rule", "status", "budget", "budget_used", "budget_left",
-        "V*_best", "V*_med", "V*_worst", "regret_best", "regret_med", "regret_worst",
     },
     "outcome_reports": {
         "reports", "summary", "predicted_vs_actual", "budget_used",
         "mean_abs_prediction_error", "pilot_ci_coverage_pilot_truth",
         "pilot_ci_coverage_scale_truth", "realised_value", "oracle_value", "oracle_ratio",
+        "mean_prediction_error", "interval_coverage_actual", "interval_coverage_truth",
     },
 }  # fmt: skip
 
@@ -229,7 +242,7 @@ def test_materialize_all_as_an_asset_backfill(server):
     }
 
 
-def test_lineage_page_draws_the_five_assets(server, tmp_path):
+def test_lineage_page_draws_every_loop_asset(server, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         skip_or_fail("chromium is not installed (apt-get install -y chromium)")

@@ -83,6 +83,17 @@ def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys
         line(f"  Confidence: {r.confidence_score:.2f} ({r.model_type.value})")
         line(f"  Budget:    {money(r.budget_allocated)}")
         line(f"  Samples:   {r.sample_size_pilot} → {r.sample_size_scale}")
+        if r.R_worst is not None and r.R_best is not None:
+            covers = "yes" if r.interval_covers_actual else "no"
+            line(
+                f"  Interval:  {amount(r.R_worst)} to {amount(r.R_best)} "
+                f"(covers the actual: {covers})"
+            )
+        if r.pilot_return is not None and r.pilot_return != r.predicted_return:
+            line(f"  Pilot estimate: {amount(r.pilot_return)} (before calibration)")
+        if r.interval_covers_truth is not None:
+            covers = "yes" if r.interval_covers_truth else "no"
+            line(f"  Interval covers the true return at scale: {covers}")
         if r.true_effect is not None:
             covers = "yes" if r.pilot_ci_covers_scale_truth else "no"
             line(f"  True effect at scale: {r.true_effect:.4f} (pilot CI covers it: {covers})")
@@ -110,6 +121,10 @@ def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys
     field("Total budget used", money(s.total_budget_used))
     field("Mean absolute prediction error", amount(s.mean_abs_prediction_error))
     field("Mean prediction error (actual - predicted)", amount(s.mean_prediction_error, True))
+    if s.interval_coverage_actual is not None:
+        field("[R_worst, R_best] covers the actual return", f"{s.interval_coverage_actual:.0%}")
+    if s.interval_coverage_truth is not None:
+        field("[R_worst, R_best] covers the true return", f"{s.interval_coverage_truth:.0%}")
     if s.oracle_ratio is not None:
         field("Realised true value", money(s.realised_value))
         field("Oracle's true value", money(s.oracle_value))

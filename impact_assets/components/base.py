@@ -9,7 +9,10 @@ run in another process. What each stage receives:
   ``config_dir`` (where relative data paths resolve). Returns a
   :class:`~impact_assets.contracts.MeasureResult` as a dict.
 - EVALUATE: the pilot MeasureResult's fields plus ``cost_to_scale``,
-  ``value_per_unit`` and ``seed``. Returns an EvaluateResult as a dict.
+  ``value_per_unit``, ``seed``, ``method`` (the initiative's method, or None) and,
+  for a component that declares ``needs_calibration = True``, ``calibration`` (the
+  loop's fitted :class:`~impact_assets.contracts.Calibration`). Returns an
+  EvaluateResult as a dict.
 - ALLOCATE: ``initiatives`` (EvaluateResult dicts), ``budget``,
   ``min_confidence``, ``min_portfolio_worst_return`` and ``weights``. Returns an
   AllocateResult as a dict.

@@ -55,9 +55,26 @@ def _component_preflight(config: PortfolioConfig) -> list[str]:
     ]
 
 
+def _history_file_preflight(config: PortfolioConfig) -> list[str]:
+    """``calibration.history_file`` exists and every row is valid (each problem names its row)."""
+    if config.calibration.history_file is None:
+        return []
+    from impact_assets.calibration.history_file import HistoryFileError, read_history_file
+    from impact_assets.components.measure.data import resolve_data_path
+
+    try:
+        read_history_file(resolve_data_path(config.base_dir, config.calibration.history_file))
+    except HistoryFileError as error:
+        return [f"calibration.history_file: {problem}" for problem in error.problems]
+    return []
+
+
 # Extra checks run after the schema validates (e.g. that data files and columns
 # exist). Each takes the config and returns problem lines.
-PREFLIGHT_CHECKS: list[Callable[[PortfolioConfig], list[str]]] = [_component_preflight]
+PREFLIGHT_CHECKS: list[Callable[[PortfolioConfig], list[str]]] = [
+    _component_preflight,
+    _history_file_preflight,
+]
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):

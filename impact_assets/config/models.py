@@ -256,6 +256,22 @@ class AllocateSettings(_ComponentChoice):
     weights: ScenarioWeights | None = None
 
 
+class CalibrationSettings(_Strict):
+    """Pilot-against-scale results from outside this instance, for the learning loop."""
+
+    history_file: str | None = Field(
+        default=None,
+        description="CSV or Parquet of past pilot-against-scale pairs, relative to this file",
+    )
+
+    @field_validator("history_file")
+    @classmethod
+    def _history_file_suffix(cls, value: str | None) -> str | None:
+        if value is not None and Path(value).suffix.lower() not in {".csv", ".parquet", ".pq"}:
+            raise ValueError("must name a .csv or .parquet file")
+        return value
+
+
 class PortfolioConfig(_Strict):
     """The whole portfolio: budget, components, and the initiatives to pilot."""
 
@@ -267,6 +283,7 @@ class PortfolioConfig(_Strict):
     measure: MeasureSettings = Field(default_factory=MeasureSettings)
     evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
     allocate: AllocateSettings = Field(default_factory=AllocateSettings)
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
     initiatives: list[InitiativeConfig] = Field(min_length=1)
 
     _source_path: Path | None = PrivateAttr(default=None)

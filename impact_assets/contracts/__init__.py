@@ -1,6 +1,13 @@
 """The typed contracts between stages. Pure Python: no Dagster import."""
 
 from impact_assets.contracts.allocate import AllocateResult, AllocationStatus
+from impact_assets.contracts.calibration import (
+    Calibration,
+    CalibrationHistory,
+    CalibrationRecord,
+    EffectPrior,
+    MethodRatio,
+)
 from impact_assets.contracts.evaluate import EvaluateResult
 from impact_assets.contracts.measure import MeasureResult
 from impact_assets.contracts.records import EvaluationRecord, MeasurementRecord
@@ -10,12 +17,17 @@ from impact_assets.contracts.types import Method, ModelType, RecordStatus, Stage
 __all__ = [
     "AllocateResult",
     "AllocationStatus",
+    "Calibration",
+    "CalibrationHistory",
+    "CalibrationRecord",
+    "EffectPrior",
     "EvaluateResult",
     "EvaluationRecord",
     "LoopReport",
     "MeasureResult",
     "MeasurementRecord",
     "Method",
+    "MethodRatio",
     "ModelType",
     "OutcomeReport",
     "PortfolioSummary",

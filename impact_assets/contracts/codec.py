@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from impact_assets.contracts.allocate import AllocateResult
+from impact_assets.contracts.calibration import Calibration, CalibrationHistory
 from impact_assets.contracts.evaluate import EvaluateResult
 from impact_assets.contracts.measure import MeasureResult
 from impact_assets.contracts.records import EvaluationRecord, MeasurementRecord
@@ -24,6 +25,8 @@ CONTRACT_TYPES: dict[str, type] = {
         MeasurementRecord,
         EvaluationRecord,
         LoopReport,
+        CalibrationHistory,
+        Calibration,
     )
 }
 

@@ -3,12 +3,22 @@
 import dagster as dg
 
 PILOT_RESULTS = dg.AssetKey("pilot_results")
+CALIBRATION_HISTORY = dg.AssetKey("calibration_history")
+CALIBRATION = dg.AssetKey("calibration")
 EVALUATIONS = dg.AssetKey("evaluations")
 ALLOCATION = dg.AssetKey("allocation")
 SCALE_RESULTS = dg.AssetKey("scale_results")
 OUTCOME_REPORTS = dg.AssetKey("outcome_reports")
 
-LOOP_ASSETS = (PILOT_RESULTS, EVALUATIONS, ALLOCATION, SCALE_RESULTS, OUTCOME_REPORTS)
+LOOP_ASSETS = (
+    PILOT_RESULTS,
+    CALIBRATION_HISTORY,
+    CALIBRATION,
+    EVALUATIONS,
+    ALLOCATION,
+    SCALE_RESULTS,
+    OUTCOME_REPORTS,
+)
 
 LOOP_JOB = "impact_loop"
 # One asset group: the UI's lineage opens on the whole loop. Each asset's stage is a tag.
@@ -16,6 +26,8 @@ LOOP_GROUP = "impact_loop"
 STAGE_TAG = "stage"
 STAGES = {
     "pilot_results": "1-measure-pilot",
+    "calibration_history": "2-evaluate-calibration",
+    "calibration": "2-evaluate-calibration",
     "evaluations": "2-evaluate",
     "allocation": "3-allocate",
     "scale_results": "4-measure-scale",

@@ -30,7 +30,7 @@ def mark_run_host(context: dg.AssetExecutionContext) -> None:
     """Tag the run with the host its worker runs on, so a loop on that host can tell
     later whether the run's worker is gone (it died with its database, say) and fail it."""
     if context.run.tags.get(RUN_HOST_TAG) != socket.gethostname():
-        context.instance.add_run_tags(context.run_id, {RUN_HOST_TAG: socket.gethostname()})
+        context.instance.add_run_tags(context.run.run_id, {RUN_HOST_TAG: socket.gethostname()})
 
 
 def count_statuses(records) -> dict[str, int]:

@@ -10,6 +10,8 @@ import dagster as dg
 from impact_assets.config.models import PortfolioConfig
 from impact_assets.contracts import (
     AllocateResult,
+    Calibration,
+    CalibrationHistory,
     EvaluationRecord,
     LoopReport,
     MeasurementRecord,
@@ -19,11 +21,17 @@ from impact_assets.loop.measure_pool import MeasurePool
 from impact_assets.loop.tables import (
     ALLOCATION_COLUMNS,
     EVALUATION_COLUMNS,
+    HISTORY_COLUMNS,
+    HISTORY_LOOP_COLUMNS,
     MEASUREMENT_COLUMNS,
+    RATIO_COLUMNS,
     REPORT_COLUMNS,
     SCENARIO_COLUMNS,
     SUMMARY_COLUMNS,
     allocation_rows,
+    history_loop_rows,
+    history_rows,
+    ratio_rows,
     report_rows,
     rounded,
     scenario_rows,
@@ -60,6 +68,10 @@ MEASUREMENT_SCHEMA = column_schema(MEASUREMENT_COLUMNS)
 EVALUATION_SCHEMA = column_schema(EVALUATION_COLUMNS)
 ALLOCATION_SCHEMA = column_schema(ALLOCATION_COLUMNS)
 REPORT_SCHEMA = column_schema(REPORT_COLUMNS)
+HISTORY_SCHEMA = column_schema(HISTORY_COLUMNS)
+RATIO_SCHEMA = column_schema(RATIO_COLUMNS)
+# The newest pairs shown in the history's table (the value holds them all).
+SHOWN_PAIRS = 100
 
 
 def _float_or_null(value: float | None) -> dg.MetadataValue:
@@ -213,6 +225,9 @@ def report_metadata(
         "pilot_ci_coverage_pilot_truth": _float_or_null(summary.pilot_ci_coverage_pilot_truth),
         "pilot_ci_coverage_scale_truth": _float_or_null(summary.pilot_ci_coverage_scale_truth),
         "pilot_ci_coverage_actual": _float_or_null(summary.pilot_ci_coverage_actual),
+        "mean_prediction_error": _float_or_null(summary.mean_prediction_error),
+        "interval_coverage_actual": _float_or_null(summary.interval_coverage_actual),
+        "interval_coverage_truth": _float_or_null(summary.interval_coverage_truth),
         "realised_value": _float_or_null(summary.realised_value),
         "oracle_value": _float_or_null(summary.oracle_value),
         "oracle_ratio": _float_or_null(summary.oracle_ratio),
@@ -220,4 +235,57 @@ def report_metadata(
     }
     if summary.oracle_omitted_reason:
         metadata["oracle_omitted_reason"] = summary.oracle_omitted_reason
+    return metadata
+
+
+def history_metadata(history: CalibrationHistory) -> dict[str, Any]:
+    """How much the history holds, per loop, and its newest pairs as a table."""
+    pairs = history.pairs
+    newest = sorted(pairs, key=lambda r: (r.loop_id, r.initiative_id))[-SHOWN_PAIRS:]
+    metadata: dict[str, Any] = {
+        "loop_id": history.loop_id,
+        "row_count": len(history.records),
+        ROW_COUNT: len(history.records),
+        "pairs": len(pairs),
+        "loops": len(history.loop_ids),
+        "history_file": history.history_file or "none",
+        "by_loop": table(history_loop_rows(history), HISTORY_LOOP_COLUMNS),
+        "newest_pairs": table(history_rows(newest), HISTORY_COLUMNS),
+    }
+    return metadata
+
+
+def calibration_metadata(
+    calibration: Calibration, history: CalibrationHistory, methods_used: Iterable[str]
+) -> dict[str, Any]:
+    """What was learnt and from how much: the prior, a ratio per method, notes and the chart."""
+    from impact_assets.calibration.prior import new_effect_moments
+    from impact_assets.loop.calibration import pair_points
+    from impact_assets.loop.charts import pilot_vs_scale_png, png_markdown
+
+    rows = ratio_rows(calibration, methods_used)
+    prior_mean, prior_variance = new_effect_moments(calibration.prior)
+    flat = calibration.prior.flat
+    ratios = {
+        method: (ratio.ratio_mean, ratio.ratio_low, ratio.ratio_high)
+        for method, ratio in calibration.ratios.items()
+    }
+    png = pilot_vs_scale_png(pair_points(calibration, history), ratios)
+    metadata: dict[str, Any] = {
+        "loop_id": calibration.loop_id,
+        "row_count": len(rows),
+        ROW_COUNT: len(rows),
+        "ratios": table(rows, RATIO_COLUMNS),
+        "notes": dg.MetadataValue.md("\n".join(f"- {note}" for note in calibration.notes)),
+        "prior_pilots": calibration.prior.pilots,
+        "prior_current_pilots": calibration.prior.current_pilots,
+        "prior_mean_effect": _float_or_null(None if flat else prior_mean),
+        "prior_sd_effect": _float_or_null(None if flat else prior_variance**0.5),
+        "history_records": calibration.history_records,
+        "history_pairs": calibration.history_pairs,
+        "neutral_methods": ", ".join(r["method"] for r in rows if r["pairs"] == 0) or "none",
+        "pilot_vs_scale": dg.MetadataValue.md(png_markdown(png, alt="pilot vs scale")),
+    }
+    for method, ratio in sorted(calibration.ratios.items()):
+        metadata[f"ratio_{method}"] = ratio.ratio_mean
     return metadata

@@ -1,4 +1,8 @@
-"""REPORT: predicted against actual for each scaled initiative, and how good the decision was."""
+"""REPORT: predicted against actual for each scaled initiative, and how good the decision was.
+
+The report also carries every pilot of the loop (and its scale measurement when it was
+scaled) as history records, so the next loop's calibration learns from this one.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from impact_assets.contracts import (
     PortfolioSummary,
     RecordStatus,
 )
+from impact_assets.loop.calibration import loop_records
 from impact_assets.loop.truth import effect_at_scale, pilot_effect
 
 
@@ -41,6 +46,9 @@ def build_loop_report(
     truths = {
         initiative_id: effect_at_scale(config, initiative_id) for initiative_id in current_ids
     }
+    pilot_truths = {
+        initiative_id: pilot_effect(config, initiative_id) for initiative_id in current_ids
+    }
 
     reports: list[OutcomeReport] = []
     awaiting: list[str] = []
@@ -59,11 +67,13 @@ def build_loop_report(
             continue
         pilot = pilot_records[initiative_id].result
         evaluation = evaluation_records[initiative_id].result
-        value_per_unit = config.initiative(initiative_id).value_per_unit
+        initiative = config.initiative(initiative_id)
+        value_per_unit = initiative.value_per_unit
         predicted = allocation.predicted_returns[initiative_id]
         actual = scale.result.effect_estimate * value_per_unit
         truth = truths.get(initiative_id)
-        pilot_truth = pilot_effect(config, initiative_id)
+        pilot_truth = pilot_truths.get(initiative_id)
+        true_return = None if truth is None else truth * value_per_unit
         reports.append(
             OutcomeReport(
                 initiative_id=initiative_id,
@@ -82,6 +92,18 @@ def build_loop_report(
                     pilot.ci_lower <= scale.result.effect_estimate <= pilot.ci_upper
                 ),
                 loop_id=loop_id,
+                pilot_return=pilot.effect_estimate * value_per_unit,
+                method=initiative.method.value if initiative.method else None,
+                value_per_unit=value_per_unit,
+                pilot_true_effect=pilot_truth,
+                R_worst=evaluation.R_worst,
+                R_best=evaluation.R_best,
+                interval_covers_actual=evaluation.R_worst <= actual <= evaluation.R_best,
+                interval_covers_truth=(
+                    None
+                    if true_return is None
+                    else evaluation.R_worst <= true_return <= evaluation.R_best
+                ),
             )
         )
 
@@ -97,6 +119,8 @@ def build_loop_report(
     covers_pilot_truth = _known(r.pilot_ci_covers_pilot_truth for r in reports)
     covers_scale_truth = _known(r.pilot_ci_covers_scale_truth for r in reports)
     covers_actual = [r.pilot_ci_covers_actual for r in reports]
+    interval_actual = _known(r.interval_covers_actual for r in reports)
+    interval_truth = _known(r.interval_covers_truth for r in reports)
     summary = PortfolioSummary(
         loop_id=loop_id,
         rule=allocation.rule,
@@ -118,8 +142,21 @@ def build_loop_report(
         excluded=dict(allocation.excluded),
         awaiting_data=awaiting,
         stale=stale,
+        evaluator=config.evaluate.component,
+        interval_coverage_actual=fmean(interval_actual) if interval_actual else None,
+        interval_coverage_truth=fmean(interval_truth) if interval_truth else None,
     )
-    return LoopReport(loop_id=loop_id, reports=reports, summary=summary)
+    records = loop_records(
+        config,
+        pilot_records,
+        scale_records,
+        set(allocation.selected_initiatives),
+        loop_id,
+        {i: (pilot_truths[i], truths[i]) for i in current_ids},
+    )
+    return LoopReport(
+        loop_id=loop_id, reports=reports, summary=summary, calibration_records=records
+    )
 
 
 def _covers(pilot: MeasureResult, truth: float | None) -> bool | None:

@@ -15,6 +15,7 @@ from impact_assets.components.base import DataNotAvailable, PipelineComponent
 from impact_assets.config.models import PortfolioConfig
 from impact_assets.contracts import (
     AllocateResult,
+    Calibration,
     EvaluateResult,
     EvaluationRecord,
     MeasurementRecord,
@@ -192,12 +193,19 @@ def evaluate_pilots(
     config: PortfolioConfig,
     pilot_records: Mapping[str, MeasurementRecord | None],
     fallback_loop_id: str,
+    calibration: Calibration | None = None,
 ) -> dict[str, EvaluationRecord]:
     """EVALUATE each measured pilot; the record keeps the pilot's loop id.
 
-    A pilot that failed (or is missing) gives a ``skipped`` record saying why.
+    A pilot that failed (or is missing) gives a ``skipped`` record saying why. A
+    component that needs a calibration (``calibrated``) gets ``calibration`` in its
+    event; without one, it is fitted here on these pilots alone (no history).
     """
     component = create_component("evaluate", config.evaluate.component)
+    if getattr(component, "needs_calibration", False) and calibration is None:
+        from impact_assets.loop.calibration import calibrate
+
+        calibration = calibrate(config, pilot_records, None, fallback_loop_id)
 
     def evaluate_one(item: tuple[str, MeasurementRecord | None]) -> EvaluationRecord:
         initiative_id, pilot = item
@@ -226,7 +234,10 @@ def evaluate_pilots(
             "cost_to_scale": initiative.cost_to_scale,
             "value_per_unit": initiative.value_per_unit,
             "seed": config.seed,
+            "method": initiative.method.value if initiative.method else None,
         }
+        if calibration is not None:
+            event["calibration"] = calibration
         try:
             raw = call_with_retries(component.execute, event)
             result = EvaluateResult.from_dict({**raw, "loop_id": pilot.loop_id})

@@ -8,6 +8,8 @@ from typing import Any
 
 from impact_assets.contracts import (
     AllocateResult,
+    Calibration,
+    CalibrationHistory,
     EvaluationRecord,
     LoopReport,
     MeasurementRecord,
@@ -56,11 +58,23 @@ MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
 EVALUATION_COLUMNS: dict[str, tuple[str, str]] = {
     "initiative_id": ("string", "The initiative (its partition key)."),
     "status": ("string", "evaluated, failed or skipped."),
-    "confidence": ("float", "How far to trust the pilot estimate, in [0, 1]."),
+    "confidence": (
+        "float",
+        "How far to trust the pilot, in [0, 1] (calibrated: its weight against the prior).",
+    ),
     "cost": ("float", "Cost to scale, in the budget's currency."),
-    "R_worst": ("float", "Return at the pilot CI's lower end, in currency."),
-    "R_med": ("float", "Return at the pilot estimate, in currency (the prediction)."),
-    "R_best": ("float", "Return at the pilot CI's upper end, in currency."),
+    "R_worst": (
+        "float",
+        "Worst-case return in currency (calibrated: 5th percentile at scale; evidence: CI low).",
+    ),
+    "R_med": (
+        "float",
+        "The predicted return in currency (calibrated: mean at scale; evidence: the estimate).",
+    ),
+    "R_best": (
+        "float",
+        "Best-case return in currency (calibrated: 95th percentile at scale; evidence: CI high).",
+    ),
     "model_type": ("string", "experiment, quasi-experiment, time-series or observational."),
     "cause": ("string", "Why there is no evaluation."),
 }
@@ -96,9 +110,17 @@ SUMMARY_COLUMNS: dict[str, tuple[str, str]] = {
 
 REPORT_COLUMNS: dict[str, tuple[str, str]] = {
     "initiative_id": ("string", "A scaled initiative."),
-    "predicted_return": ("float", "The pilot's prediction (R_med), in currency."),
+    "predicted_return": ("float", "The evaluation's prediction at scale (R_med), in currency."),
+    "R_worst": ("float", "Lower end of the prediction's interval, in currency."),
+    "R_best": ("float", "Upper end of the prediction's interval, in currency."),
+    "pilot_return": ("float", "The raw pilot estimate times value per unit, in currency."),
     "actual_return": ("float", "The scale estimate times value per unit, in currency."),
     "prediction_error": ("float", "actual_return - predicted_return."),
+    "interval_covers_actual": ("bool", "[R_worst, R_best] contains the actual return."),
+    "interval_covers_truth": (
+        "bool",
+        "[R_worst, R_best] contains the true return at scale; empty for real data.",
+    ),
     "true_effect": ("float", "The simulated effect at scale (outcome units); empty for real data."),
     "pilot_ci_covers_pilot_truth": (
         "bool",
@@ -210,8 +232,13 @@ def report_rows(report: LoopReport) -> list[dict[str, Any]]:
         {
             "initiative_id": r.initiative_id,
             "predicted_return": r.predicted_return,
+            "R_worst": r.R_worst,
+            "R_best": r.R_best,
+            "pilot_return": r.pilot_return,
             "actual_return": r.actual_return,
             "prediction_error": r.prediction_error,
+            "interval_covers_actual": r.interval_covers_actual,
+            "interval_covers_truth": r.interval_covers_truth,
             "true_effect": r.true_effect,
             "pilot_ci_covers_pilot_truth": r.pilot_ci_covers_pilot_truth,
             "pilot_ci_covers_scale_truth": r.pilot_ci_covers_scale_truth,
@@ -232,6 +259,7 @@ def summary_rows(summary: PortfolioSummary) -> list[dict[str, Any]]:
     """The portfolio summary as (measure, value) rows: spend, accuracy, coverage, decision value."""
     rows: list[tuple[str, Any]] = [
         ("rule", summary.rule),
+        ("evaluation", summary.evaluator),
         ("budget used", f"{_amount(summary.total_budget_used)} of {_amount(summary.budget)}"),
         (
             "initiatives",
@@ -240,6 +268,14 @@ def summary_rows(summary: PortfolioSummary) -> list[dict[str, Any]]:
         ),
         ("mean absolute prediction error", summary.mean_abs_prediction_error),
         ("mean prediction error (actual - predicted)", summary.mean_prediction_error),
+        (
+            "[R_worst, R_best] covers the actual return",
+            _share(summary.interval_coverage_actual),
+        ),
+        (
+            "[R_worst, R_best] covers the true return at scale",
+            _share(summary.interval_coverage_truth),
+        ),
         ("pilot CI covers the pilot's true effect", _share(summary.pilot_ci_coverage_pilot_truth)),
         ("pilot CI covers the true effect at scale", _share(summary.pilot_ci_coverage_scale_truth)),
         ("pilot CI covers the scale estimate", _share(summary.pilot_ci_coverage_actual)),
@@ -258,3 +294,76 @@ def summary_rows(summary: PortfolioSummary) -> list[dict[str, Any]]:
         if items:
             rows.append((label, f"{len(items)}: {', '.join(sorted(items)[:10])}"))
     return [{"measure": label, "value": value} for label, value in rows]
+
+
+HISTORY_COLUMNS: dict[str, tuple[str, str]] = {
+    "initiative_id": ("string", "The initiative."),
+    "loop_id": ("string", "The loop it was piloted in (history_file rows: the file's loop_id)."),
+    "source": ("string", "loop (this instance) or history_file."),
+    "method": ("string", "The method its scale ratio is learnt under."),
+    "selected": ("bool", "Chosen for scaling in that loop."),
+    "pilot_estimate": ("float", "The pilot's effect estimate, in outcome units."),
+    "pilot_se": ("float", "Its standard error (95% CI width / 3.92), in outcome units."),
+    "scale_estimate": ("float", "The estimate at scale; empty when not scaled."),
+    "scale_se": ("float", "Its standard error; empty when not scaled."),
+    "value_per_unit": ("float", "Currency per outcome unit."),
+    "pilot_true_effect": ("float", "The pilot's true effect (simulated data only)."),
+    "scale_true_effect": ("float", "The true effect at scale (simulated data only)."),
+}
+
+HISTORY_LOOP_COLUMNS: dict[str, tuple[str, str]] = {
+    "loop_id": ("string", "A loop of this instance, or the history file's loop_id."),
+    "source": ("string", "loop or history_file."),
+    "pilots": ("int", "Pilots recorded for it."),
+    "pairs": ("int", "Of which measured again at scale: pilot-against-scale pairs."),
+}
+
+RATIO_COLUMNS: dict[str, tuple[str, str]] = {
+    "method": ("string", "The method (model type when the config names none)."),
+    "pairs": ("int", "Pilot-against-scale pairs it was learnt from; 0: the neutral prior."),
+    "ratio": ("float", "Posterior mean of the effect at scale over the pilot's effect."),
+    "ratio_5%": ("float", "5th percentile of the ratio."),
+    "ratio_95%": ("float", "95th percentile of the ratio."),
+    "extra_sd": ("float", "Extra standard deviation at scale beyond the stated SEs (currency)."),
+    "used_by": ("int", "Initiatives of this loop evaluated with it."),
+}
+
+
+def history_rows(records: Iterable[Any]) -> list[dict[str, Any]]:
+    """One row per history record (a pilot, and its scale measurement when it was scaled)."""
+    return [{name: getattr(record, name) for name in HISTORY_COLUMNS} for record in records]
+
+
+def history_loop_rows(history: CalibrationHistory) -> list[dict[str, Any]]:
+    """One row per loop (and history file loop id): how many pilots and pairs it holds."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for record in history.records:
+        count = counts.setdefault((record.source, record.loop_id), [0, 0])
+        count[0] += 1
+        count[1] += int(record.scaled)
+    return [
+        {"loop_id": loop_id, "source": source, "pilots": pilots, "pairs": pairs}
+        for (source, loop_id), (pilots, pairs) in sorted(counts.items(), key=lambda i: i[0][1])
+    ]
+
+
+def ratio_rows(calibration: Calibration, methods_used: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """One row per method with a fitted ratio or used this loop (neutral when without pairs)."""
+    used: dict[str, int] = {}
+    for method in methods_used:
+        used[method] = used.get(method, 0) + 1
+    rows = []
+    for method in sorted(set(calibration.ratios) | set(used)):
+        ratio = calibration.ratio_for(method)
+        rows.append(
+            {
+                "method": method,
+                "pairs": ratio.pairs,
+                "ratio": ratio.ratio_mean,
+                "ratio_5%": ratio.ratio_low,
+                "ratio_95%": ratio.ratio_high,
+                "extra_sd": ratio.extra_sd,
+                "used_by": used.get(method, 0),
+            }
+        )
+    return rows

@@ -77,6 +77,7 @@ class BruteForce:
                 for j in SCENARIOS
             ]
         ).reshape(3, n)
+        self.raw_med = np.array([c["R_med"] for c in eligible]).reshape(n)
         self.costs = np.array([c["cost"] for c in eligible]).reshape(n)
         spent = self.masks.astype(float) @ self.costs
         self.feasible = spent <= budget
@@ -108,11 +109,22 @@ class BruteForce:
         expected = self.scenario_values() @ np.array([weights[j] for j in SCENARIOS])
         return self._pick(-expected, report=expected)
 
-    def _pick(self, score: np.ndarray, report=None) -> BruteForceOptimum:
+    def expected_return(self) -> BruteForceOptimum:
+        """The largest summed R_med, with no confidence penalty."""
+        if not self.ids:
+            return BruteForceOptimum([], float("nan"), "no_eligible")
+        if not self.feasible.any():
+            return BruteForceOptimum([], float("nan"), "infeasible")
+        total = self.masks.astype(float) @ self.raw_med
+        unit = max(float(np.abs(self.raw_med).max(initial=0.0)), 1e-300)
+        return self._pick(-total, report=total, value_unit=unit)
+
+    def _pick(self, score: np.ndarray, report=None, value_unit=None) -> BruteForceOptimum:
         """Least score; ties: lower cost, then the smallest sorted list of ids."""
         feasible = np.flatnonzero(self.feasible)
         best = score[feasible].min()
-        tied = feasible[score[feasible] <= best + TIE_RTOL * self.value_unit]
+        unit = self.value_unit if value_unit is None else value_unit
+        tied = feasible[score[feasible] <= best + TIE_RTOL * unit]
         cheapest = self.spent[tied].min()
         tied = tied[self.spent[tied] <= cheapest + TIE_RTOL * self.cost_unit]
         selections = [sorted(self.ids[i] for i in np.flatnonzero(self.masks[k])) for k in tied]

@@ -1,4 +1,4 @@
-"""Both MILP rules against brute force over all 2^n portfolios, order independence and ties.
+"""The MILP rules against brute force over all 2^n portfolios, order independence and ties.
 
 Every test here runs twice: with each CBC search as one process, and split into
 subproblems solved by concurrent CBC processes (forced on for these small models).
@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from impact_assets.components.allocate.bayesian import BayesianAllocate
+from impact_assets.components.allocate.expected_return import ExpectedReturnAllocate
 from impact_assets.components.allocate.minimax_regret import MinimaxRegretAllocate
 from impact_assets.components.allocate.solver import split
 
 SEEDS = range(40)
+RULES = [MinimaxRegretAllocate, BayesianAllocate, ExpectedReturnAllocate]
 
 
 @pytest.fixture(params=["one_search", "split_search"], autouse=True)
@@ -100,7 +102,34 @@ def test_bayesian_is_the_brute_force_optimum(seed, brute_force, make_candidates)
     _assert_matches(result, expected, _scale(candidates))
 
 
-@pytest.mark.parametrize("rule", [MinimaxRegretAllocate, BayesianAllocate])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_expected_return_is_the_brute_force_optimum(seed, brute_force, make_candidates):
+    candidates, settings = _portfolio(seed, make_candidates)
+    result = ExpectedReturnAllocate().execute(_event(candidates, settings))
+    expected = brute_force(
+        candidates,
+        settings["budget"],
+        settings["min_confidence"],
+        settings["min_portfolio_worst_return"],
+    ).expected_return()
+    _assert_matches(result, expected, _scale(candidates))
+
+
+def test_expected_return_applies_no_confidence_penalty():
+    # "sure" is certain but small; "likely" is worth more on average: the mean decides.
+    candidates = [
+        _candidate("sure", 10, 11, 10, 9, conf=1.0),
+        _candidate("likely", 10, 60, 15, -30, 0.1),
+    ]
+    result = ExpectedReturnAllocate().execute({"initiatives": candidates, "budget": 10})
+    assert result["selected_initiatives"] == ["likely"]
+    assert result["objective"] == 15.0
+    assert result["scenarios"]["worst"] == {"portfolio_value": -30.0}
+    penalised = MinimaxRegretAllocate().execute({"initiatives": candidates, "budget": 10})
+    assert penalised["selected_initiatives"] == ["sure"]
+
+
+@pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("seed", [3, 7, 11])
 def test_the_order_candidates_arrive_in_does_not_matter(rule, seed, make_candidates):
     candidates, settings = _portfolio(seed, make_candidates)
@@ -124,14 +153,14 @@ def _candidate(initiative_id: str, cost: float, best: float, med: float, worst: 
     }
 
 
-@pytest.mark.parametrize("rule", [MinimaxRegretAllocate, BayesianAllocate])
+@pytest.mark.parametrize("rule", RULES)
 def test_identical_candidates_tie_to_the_earliest_id(rule):
     candidates = [_candidate(i, 10, 5, 4, 3) for i in ("delta", "bravo", "charlie", "alpha")]
     result = rule().execute({"initiatives": candidates, "budget": 20})
     assert result["selected_initiatives"] == ["alpha", "bravo"]
 
 
-@pytest.mark.parametrize("rule", [MinimaxRegretAllocate, BayesianAllocate])
+@pytest.mark.parametrize("rule", RULES)
 def test_equal_returns_tie_to_the_lower_cost(rule):
     # "a" and "b" return the same in every scenario; "b" is cheaper, so it wins despite its id.
     candidates = [_candidate("a", 10, 6, 5, 4), _candidate("b", 8, 6, 5, 4)]
@@ -139,7 +168,7 @@ def test_equal_returns_tie_to_the_lower_cost(rule):
     assert result["selected_initiatives"] == ["b"]
 
 
-@pytest.mark.parametrize("rule", [MinimaxRegretAllocate, BayesianAllocate])
+@pytest.mark.parametrize("rule", RULES)
 def test_equal_return_and_cost_tie_to_the_smallest_sorted_ids(rule):
     # {a, d} and {b, c} return and cost the same in every scenario; [a, d] < [b, c].
     candidates = [
@@ -155,7 +184,7 @@ def test_equal_return_and_cost_tie_to_the_smallest_sorted_ids(rule):
 def test_a_zero_return_candidate_is_not_bought():
     # Adding "free-ride" changes no scenario's value but costs money: never chosen.
     candidates = [_candidate("a", 5, 3, 2, 1), _candidate("free-ride", 1, 0, 0, 0)]
-    for rule in (MinimaxRegretAllocate, BayesianAllocate):
+    for rule in RULES:
         result = rule().execute({"initiatives": candidates, "budget": 100})
         assert result["selected_initiatives"] == ["a"]
 

@@ -31,6 +31,7 @@ class Candidates:
     R_med: np.ndarray  # the raw pilot estimate times value_per_unit: the predicted return
     R_worst: np.ndarray
     R_eff: np.ndarray  # (scenario, candidate), rows in SCENARIOS order
+    R_raw: np.ndarray  # the returns as evaluated, before any penalty; same shape
 
     @classmethod
     def from_results(cls, results: list[EvaluateResult]) -> Candidates:
@@ -45,6 +46,7 @@ class Candidates:
             R_med=raw[SCENARIOS.index("med")],
             R_worst=worst,
             R_eff=(1.0 - gamma) * raw + gamma * worst,
+            R_raw=raw,
         )
 
     def value(self, selected: tuple[int, ...], scenario: str) -> float:

@@ -1,10 +1,15 @@
-"""MEASURE (pilot) and EVALUATE: one record per initiative partition."""
+"""MEASURE (pilot) and EVALUATE: one record per initiative partition.
+
+EVALUATE reads the loop's ``calibration`` (defs/assets/calibration.py); the
+``calibrated`` component uses it, ``evidence`` and ``mock`` ignore it.
+"""
 
 import dagster as dg
 
-from impact_assets.contracts import EvaluationRecord, MeasurementRecord
+from impact_assets.contracts import Calibration, EvaluationRecord, MeasurementRecord
 from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.keys import (
+    CALIBRATION,
     EVALUATIONS,
     LOOP_GROUP,
     LOOP_POOL,
@@ -67,7 +72,10 @@ def pilot_results(
     key=EVALUATIONS,
     partitions_def=initiatives_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    ins={"pilot_results": dg.AssetIn(PILOT_RESULTS)},
+    ins={
+        "pilot_results": dg.AssetIn(PILOT_RESULTS),
+        "calibration": dg.AssetIn(CALIBRATION),
+    },
     group_name=LOOP_GROUP,
     tags={STAGE_TAG: STAGES["evaluations"]},
     kinds={"python"},
@@ -79,12 +87,15 @@ def evaluations(
     context: dg.AssetExecutionContext,
     impact_config: ImpactConfigResource,
     pilot_results: dict[str, MeasurementRecord],
+    calibration: Calibration,
 ) -> dict[str, EvaluationRecord]:
-    """How far to trust each pilot estimate, and its best, median and worst return in currency."""
+    """How far to trust each pilot, and its worst, median and best return at scale in currency."""
     config = impact_config.load_or_fail()
-    context.log.info(f"[2/5] EVALUATE {len(context.partition_keys)} pilots")
+    context.log.info(
+        f"[2/5] EVALUATE {len(context.partition_keys)} pilots ({config.evaluate.component})"
+    )
     pilots = {key: pilot_results.get(key) for key in context.partition_keys}
-    records = evaluate_pilots(config, pilots, run_loop_id(context))
+    records = evaluate_pilots(config, pilots, run_loop_id(context), calibration)
     partition_metadata(context, records.values(), config)
     report_failures(context, "evaluation", records.values())
     context.add_output_metadata(
