@@ -220,7 +220,7 @@ def measure_plain(config_path: Path, scratch: Path) -> dict:
 
 def plain_loop(config_path: Path) -> None:
     """The loop's stages called directly on one config, printing the same report."""
-    from impact_assets.cli import print_reports
+    from impact_assets.cli.console import print_reports
     from impact_assets.config import load_config
     from impact_assets.loop.ids import new_loop_id
     from impact_assets.loop.report import build_loop_report
