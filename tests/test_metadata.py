@@ -338,11 +338,20 @@ def test_each_partition_carries_its_own_numbers(materialised):
         assert (pilot["measure_pool"].value, pilot["measure_workers"].value) == ("threads", 1)
         scale = latest_metadata(materialised, "scale_results", initiative.initiative_id)
         assert scale["status"].value in {"scaled", "not_selected"}
+        # not_selected partitions share one entry; each still shows its own status and method
+        assert (scale["loop_id"].value, scale["method"].value) == (LOOP, initiative.method.value)
         assert (scale["measure_pool"].value, scale["measure_workers"].value) == ("threads", 1)
         if scale["status"].value == "scaled":
             expected = observations(initiative.method, config.scale_sample_size)
             assert scale["sample_size"].value == expected  # unit-period rows for DiD
             assert {"estimate", "ci_95", "p_value", "diagnostics"} <= set(scale)
+        else:
+            assert "estimate" not in scale
+    statuses = [
+        latest_metadata(materialised, "scale_results", i)["status"].value
+        for i in config.initiative_ids
+    ]
+    assert statuses.count("not_selected") >= 2  # so the shared entry was used
 
 
 def test_allocation_and_reports_metadata_on_materialize(materialised):
@@ -394,3 +403,27 @@ def test_definitions_describe_every_asset_and_check():
     assert len(checks) == 5
     for key in checks:
         assert graph.get_check_spec(key).description, key
+
+
+def test_partitions_that_share_their_metadata_share_one_entry():
+    from impact_assets.lib.metadata import split_shared_metadata
+
+    not_selected = {"status": "not_selected", "loop_id": LOOP, "method": "experiment"}
+    by_partition = {
+        "a": dict(not_selected),
+        "b": {**not_selected, "status": "scaled", "estimate": 0.3},
+        "c": dict(not_selected),
+        "d": dict(not_selected),
+    }
+    shared, own = split_shared_metadata(by_partition)
+    assert shared == not_selected
+    assert own == {"b": by_partition["b"]}
+    for key, metadata in by_partition.items():  # what each partition shows
+        assert {**shared, **own.get(key, {})} == metadata
+
+    # a partition without a shared key would show the shared value: nothing is shared
+    by_partition["e"] = {"status": "failed", "loop_id": LOOP}
+    assert split_shared_metadata(by_partition) == ({}, by_partition)
+    # all different: nothing is shared
+    different = {"a": {"x": 1}, "b": {"x": 2}}
+    assert split_shared_metadata(different) == ({}, different)
