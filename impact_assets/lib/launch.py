@@ -164,7 +164,7 @@ def wait_for_run(
     instance: dg.DagsterInstance,
     run_id: str,
     on_poll: Callable[[], None] | None = None,
-    poll_seconds: float = 0.25,
+    poll_seconds: float = 0.5,
 ) -> LoopOutcome:
     """Wait until the run ends (``on_poll`` is called between looks) and say how it went."""
     while True:
