@@ -427,3 +427,56 @@ def test_partitions_that_share_their_metadata_share_one_entry():
     # all different: nothing is shared
     different = {"a": {"x": 1}, "b": {"x": 2}}
     assert split_shared_metadata(different) == ({}, different)
+
+
+def test_the_candidates_table_holds_the_top_of_a_large_ranking_and_says_where_the_rest_is():
+    from impact_assets.lib.metadata import CANDIDATE_ROWS_SHOWN
+
+    ids = [f"i{n:04d}" for n in range(CANDIDATE_ROWS_SHOWN + 50)]
+    evaluations = {i: evaluation(i, 10.0, 100.0 + n) for n, i in enumerate(ids)}
+    chosen = ids[-3:]  # the best median returns per cost
+    result = AllocateResult(
+        selected_initiatives=chosen,
+        predicted_returns={i: evaluations[i].result.R_med for i in chosen},
+        budget_allocated=dict.fromkeys(chosen, 10.0),
+        budget=30.0,
+        rule="minimax_regret",
+        status=AllocationStatus.OPTIMAL,
+        objective=0.0,
+        loop_id=LOOP,
+    )
+    metadata = allocation_metadata(result, evaluations)
+    rows = metadata["candidates"].records
+    assert len(rows) == metadata["candidates_shown"] == CANDIDATE_ROWS_SHOWN
+    assert metadata["row_count"] == len(ids)  # the asset still counts every candidate
+    assert [r.data["initiative_id"] for r in rows[:3]] == chosen[::-1]  # selected first
+    assert [r.data["initiative_id"] for r in rows] == [
+        row["initiative_id"] for row in allocation_rows(result, evaluations)
+    ][:CANDIDATE_ROWS_SHOWN]
+    note = metadata["candidates_full_table"].value
+    assert f"first {CANDIDATE_ROWS_SHOWN} of {len(ids)}" in note and "--output-json" in note
+
+
+def test_a_small_ranking_shows_every_candidate_and_no_note():
+    metadata = allocation_metadata(
+        AllocateResult(
+            selected_initiatives=["a"],
+            predicted_returns={"a": 100.0},
+            budget_allocated={"a": 10.0},
+            budget=10.0,
+            rule="minimax_regret",
+            status=AllocationStatus.OPTIMAL,
+            objective=0.0,
+            loop_id=LOOP,
+        ),
+        {"a": evaluation("a", 10.0, 100.0), "b": evaluation("b", 10.0, 50.0)},
+    )
+    assert len(metadata["candidates"].records) == metadata["candidates_shown"] == 2
+    assert "candidates_full_table" not in metadata
+
+
+def test_the_full_candidates_note_reads_the_allocation_as_it_says(materialised):
+    from impact_assets.definitions import defs
+
+    allocation = defs.load_asset_value("allocation", instance=materialised)
+    assert isinstance(allocation, AllocateResult) and len(allocation.candidates) == 5

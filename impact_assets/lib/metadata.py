@@ -191,11 +191,26 @@ def report_failures(
         context.log.warning(f"{stage} failed for {record.initiative_id}: {record.cause}")
 
 
+# The UI draws every row of a table metadata value, and the table travels in the
+# materialization event: the candidates table holds the top of the ranking.
+CANDIDATE_ROWS_SHOWN = 100
+FULL_CANDIDATES_NOTE = (
+    "The `candidates` table shows the first {shown:,} of {total:,} candidates: the selected "
+    "ones, then the closest misses (median return per unit of cost), then the excluded. "
+    "Every candidate with its reason: `python scripts/run_once.py --output-json loop.json` "
+    "writes them to `allocate_result.candidates`; in Python, "
+    "`defs.load_asset_value(\"allocation\", instance=instance).candidates` "
+    "(`from impact_assets.definitions import defs`)."
+)
+
+
 def allocation_metadata(
     result: AllocateResult, evaluations: Mapping[str, EvaluationRecord]
 ) -> dict[str, Any]:
-    """Every candidate with why it was or was not selected, the spend, and the scenarios."""
+    """The top of the candidates' ranking with why each was or was not selected, the spend,
+    and the scenarios."""
     rows = allocation_rows(result, evaluations)
+    shown = rows[:CANDIDATE_ROWS_SHOWN]
     metadata: dict[str, Any] = {
         "loop_id": result.loop_id,
         "rule": result.rule,
@@ -208,8 +223,13 @@ def allocation_metadata(
         "excluded_count": len(result.excluded),
         "row_count": len(rows),
         ROW_COUNT: len(rows),
-        "candidates": table(rows, ALLOCATION_COLUMNS),
+        "candidates": table(shown, ALLOCATION_COLUMNS),
+        "candidates_shown": len(shown),
     }
+    if len(shown) < len(rows):
+        metadata["candidates_full_table"] = dg.MetadataValue.md(
+            FULL_CANDIDATES_NOTE.format(shown=len(shown), total=len(rows))
+        )
     if result.scenarios:
         metadata["scenarios"] = table(scenario_rows(result), SCENARIO_COLUMNS)
         for scenario, detail in result.scenarios.items():
