@@ -178,7 +178,7 @@ def instance_summary(home: Path) -> dict:
 
 
 def measure_dagster(config_path: Path, scratch: Path, executor: str) -> dict:
-    home = Path(tempfile.mkdtemp(prefix="dagster_home_", dir=scratch))
+    home = Path(tempfile.mkdtemp(prefix=f"dagster_home_{config_path.stem}_", dir=scratch))
     env = {**os.environ, "DAGSTER_HOME": str(home), "IMPACT_ENGINE_EXECUTOR": executor}
     command = [sys.executable, str(RUN_ONCE), "--config", str(config_path), "--quiet"]
     log = home / "run_once.log"
@@ -334,6 +334,12 @@ def main() -> None:
     parser.add_argument("--model", action="store_true", help="measure the time model's parts")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain loop")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="write the configs and DAGSTER_HOMEs under this folder and keep them "
+        "(for benchmarks/ui_graphql.py)",
+    )
     parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain:
@@ -347,7 +353,12 @@ def main() -> None:
 
     measurements = []
     print_header()
-    with tempfile.TemporaryDirectory(prefix="impact_loop_scale_") as folder:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        scratch_folder = contextlib.nullcontext(str(args.keep))
+    else:
+        scratch_folder = tempfile.TemporaryDirectory(prefix="impact_loop_scale_")
+    with scratch_folder as folder:
         scratch = Path(folder)
         for kind in args.kinds:
             for n in args.sizes:
