@@ -162,6 +162,12 @@ def instance_summary(home: Path) -> dict:
                     steps[entry.step_key] = entry.timestamp - starts.get(entry.step_key, 0.0)
         pilot = instance.fetch_materializations(dg.AssetKey("pilot_results"), limit=1).records
         workers = pilot[0].asset_materialization.metadata.get("measure_workers") if pilot else None
+        allocation = instance.fetch_materializations(dg.AssetKey("allocation"), limit=1).records
+        selected = (
+            allocation[0].asset_materialization.metadata["selected_count"].value
+            if allocation
+            else float("nan")
+        )
         loop_runs = [instance.get_run_record_by_id(run.run_id) for run in runs]
         run_start = min(record.start_time for record in loop_runs)
         run_end = max(record.end_time for record in loop_runs)
@@ -172,6 +178,7 @@ def instance_summary(home: Path) -> dict:
         **stages,
         "checks": sum(steps.values()),
         "mw": workers.value if workers is not None else float("nan"),
+        "selected": selected,
         "run_start": run_start,
         "run_end": run_end,
     }
