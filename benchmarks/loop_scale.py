@@ -26,6 +26,11 @@ A row is run for every ``--workers`` value (``max_workers``) and ``--pools`` val
 Columns (medians over ``--repeats``; times in seconds):
 
 - ``wall``: whole-process wall time of ``run_once.py``; ``plain``: of the plain loop;
+- ``run``: the run's own duration, start to end in its run record (the run worker's
+  time); ``launch``: from ``run_once.py``'s start to the run's start (config, partition
+  sync, ``dagster job launch``, the queue, the run worker's start); ``after``: from the
+  run's end to the process's exit (reading the values back, the report);
+- ``x plain``: ``wall / plain``; ``run/pl``: ``run / plain``;
 - ``ms/ap``: Dagster's overhead per asset-partition,
   ``(wall - plain) / (3n + 4)`` in milliseconds: a run materialises ``3n + 4``
   asset-partitions (``pilot_results``, ``evaluations`` and ``scale_results`` per
@@ -116,15 +121,26 @@ def portfolio_config(
     }
 
 
-def _run(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float, int]:
-    """Run ``command``; its wall time (s), peak RSS (MB) and exit code."""
+def _run(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float, int, float]:
+    """Run ``command``; its wall time (s), peak RSS (MB), exit code and start (epoch s)."""
     with log.open("w") as stream:
+        started_at = time.time()
         start = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=stream, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, process.returncode
+    return wall, usage.ru_maxrss / 1024, process.returncode, started_at
+
+
+def run_timing(wall: float, started_at: float, summary: dict) -> dict[str, float]:
+    """The run's own duration and what the process spent before and after it (s)."""
+    run_start, run_end = summary.pop("run_start"), summary.pop("run_end")
+    return {
+        "run": run_end - run_start,
+        "launch": run_start - started_at,
+        "after": started_at + wall - run_end,
+    }
 
 
 def instance_summary(home: Path) -> dict:
@@ -150,6 +166,15 @@ def instance_summary(home: Path) -> dict:
                     steps[entry.step_key] = entry.timestamp - starts.get(entry.step_key, 0.0)
         pilot = instance.fetch_materializations(dg.AssetKey("pilot_results"), limit=1).records
         workers = pilot[0].asset_materialization.metadata.get("measure_workers") if pilot else None
+        allocation = instance.fetch_materializations(dg.AssetKey("allocation"), limit=1).records
+        selected = (
+            allocation[0].asset_materialization.metadata["selected_count"].value
+            if allocation
+            else float("nan")
+        )
+        loop_runs = [instance.get_run_record_by_id(run.run_id) for run in runs]
+        run_start = min(record.start_time for record in loop_runs)
+        run_end = max(record.end_time for record in loop_runs)
     stages: dict[str, float] = {}
     for step, label in ASSET_STEPS.items():
         seconds = steps.pop(step, float("nan"))
@@ -160,18 +185,22 @@ def instance_summary(home: Path) -> dict:
         **stages,
         "checks": sum(steps.values()),
         "mw": workers.value if workers is not None else float("nan"),
+        "selected": selected,
+        "run_start": run_start,
+        "run_end": run_end,
     }
 
 
 def measure_dagster(config_path: Path, scratch: Path, executor: str) -> dict:
-    home = Path(tempfile.mkdtemp(prefix="dagster_home_", dir=scratch))
+    home = Path(tempfile.mkdtemp(prefix=f"dagster_home_{config_path.stem}_", dir=scratch))
     env = {**os.environ, "DAGSTER_HOME": str(home), "IMPACT_ENGINE_EXECUTOR": executor}
     command = [sys.executable, str(RUN_ONCE), "--config", str(config_path), "--quiet"]
     log = home / "run_once.log"
-    wall, rss, code = _run(command, env, log)
+    wall, rss, code, started_at = _run(command, env, log)
     if code != 0:
         raise SystemExit(f"run_once.py exited {code}; see {log}:\n{log.read_text()[-3000:]}")
-    return {"wall": wall, "rss": rss, **instance_summary(home)}
+    summary = instance_summary(home)
+    return {"wall": wall, **run_timing(wall, started_at, summary), "rss": rss, **summary}
 
 
 @contextlib.contextmanager
@@ -203,7 +232,7 @@ def measure_distributed(config_path: Path, scratch: Path, executor: str, dask_wo
     with cluster(config_path, dask_workers) as variables:
         env = {**os.environ, **variables, "IMPACT_ENGINE_EXECUTOR": executor}
         log = scratch / f"run_once_{config_path.stem}_distributed.log"
-        wall, rss, code = _run([sys.executable, str(RUN_ONCE), "--quiet"], env, log)
+        wall, rss, code, started_at = _run([sys.executable, str(RUN_ONCE), "--quiet"], env, log)
         if code != 0:
             raise SystemExit(f"run_once.py exited {code}; see {log}:\n{log.read_text()[-3000:]}")
         saved = dict(os.environ)
@@ -213,13 +242,13 @@ def measure_distributed(config_path: Path, scratch: Path, executor: str, dask_wo
         finally:
             os.environ.clear()
             os.environ.update(saved)
-    return {"wall": wall, "rss": rss, **summary}
+    return {"wall": wall, **run_timing(wall, started_at, summary), "rss": rss, **summary}
 
 
 def measure_plain(config_path: Path, scratch: Path) -> dict:
     log = scratch / f"plain_{config_path.stem}.log"
     command = [sys.executable, __file__, "--plain", str(config_path)]
-    wall, rss, code = _run(command, dict(os.environ), log)
+    wall, rss, code, _ = _run(command, dict(os.environ), log)
     if code != 0:
         raise SystemExit(f"the plain loop exited {code}; see {log}:\n{log.read_text()[-3000:]}")
     return {"plain": wall, "plain_rss": rss}
@@ -227,7 +256,7 @@ def measure_plain(config_path: Path, scratch: Path) -> dict:
 
 def plain_loop(config_path: Path) -> None:
     """The loop's stages called directly on one config, printing the same report."""
-    from impact_assets.cli import print_reports
+    from impact_assets.cli.console import print_reports
     from impact_assets.config import load_config
     from impact_assets.loop.ids import new_loop_id
     from impact_assets.loop.report import build_loop_report
@@ -255,7 +284,12 @@ COLUMNS = (
     ("workers", "{:>8}"),
     ("pool", "{:>10}"),
     ("wall", "{:>8.2f}"),
+    ("run", "{:>7.2f}"),
+    ("launch", "{:>7.2f}"),
+    ("after", "{:>6.2f}"),
     ("plain", "{:>7.2f}"),
+    ("x plain", "{:>8.2f}"),
+    ("run/pl", "{:>7.2f}"),
     ("ms/ap", "{:>7.2f}"),
     ("runs", "{:>5}"),
     ("events", "{:>7}"),
@@ -315,6 +349,12 @@ def main() -> None:
     parser.add_argument("--model", action="store_true", help="measure the time model's parts")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain loop")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="write the configs and DAGSTER_HOMEs under this folder and keep them "
+        "(for benchmarks/ui_graphql.py)",
+    )
     parser.add_argument("--plain", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain:
@@ -328,7 +368,12 @@ def main() -> None:
 
     measurements = []
     print_header()
-    with tempfile.TemporaryDirectory(prefix="impact_loop_scale_") as folder:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        scratch_folder = contextlib.nullcontext(str(args.keep))
+    else:
+        scratch_folder = tempfile.TemporaryDirectory(prefix="impact_loop_scale_")
+    with scratch_folder as folder:
         scratch = Path(folder)
         for kind in args.kinds:
             for n in args.sizes:
@@ -370,6 +415,8 @@ def main() -> None:
                         events=round(row["events"]),
                         **{"ev/ap": row["events"] / asset_partitions},
                         **{"ms/ap": 1000 * (row["wall"] - row["plain"]) / asset_partitions},
+                        **{"x plain": row["wall"] / row["plain"]},
+                        **{"run/pl": row["run"] / row["plain"]},
                         **{"rss MB": row["rss"], "plain MB": row["plain_rss"]},
                     )
                     print_row(row)

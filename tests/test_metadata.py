@@ -345,11 +345,20 @@ def test_each_partition_carries_its_own_numbers(materialised):
         assert (pilot["measure_pool"].value, pilot["measure_workers"].value) == ("threads", 1)
         scale = latest_metadata(materialised, "scale_results", initiative.initiative_id)
         assert scale["status"].value in {"scaled", "not_selected"}
+        # not_selected partitions share one entry; each still shows its own status and method
+        assert (scale["loop_id"].value, scale["method"].value) == (LOOP, initiative.method.value)
         assert (scale["measure_pool"].value, scale["measure_workers"].value) == ("threads", 1)
         if scale["status"].value == "scaled":
             expected = observations(initiative.method, config.scale_sample_size)
             assert scale["sample_size"].value == expected  # unit-period rows for DiD
             assert {"estimate", "ci_95", "p_value", "diagnostics"} <= set(scale)
+        else:
+            assert "estimate" not in scale
+    statuses = [
+        latest_metadata(materialised, "scale_results", i)["status"].value
+        for i in config.initiative_ids
+    ]
+    assert statuses.count("not_selected") >= 2  # so the shared entry was used
 
 
 def test_allocation_and_reports_metadata_on_materialize(materialised):
@@ -461,3 +470,80 @@ def test_definitions_describe_every_asset_and_check():
     assert len(checks) == 5
     for key in checks:
         assert graph.get_check_spec(key).description, key
+
+
+def test_partitions_that_share_their_metadata_share_one_entry():
+    from impact_assets.lib.metadata import split_shared_metadata
+
+    not_selected = {"status": "not_selected", "loop_id": LOOP, "method": "experiment"}
+    by_partition = {
+        "a": dict(not_selected),
+        "b": {**not_selected, "status": "scaled", "estimate": 0.3},
+        "c": dict(not_selected),
+        "d": dict(not_selected),
+    }
+    shared, own = split_shared_metadata(by_partition)
+    assert shared == not_selected
+    assert own == {"b": by_partition["b"]}
+    for key, metadata in by_partition.items():  # what each partition shows
+        assert {**shared, **own.get(key, {})} == metadata
+
+    # a partition without a shared key would show the shared value: nothing is shared
+    by_partition["e"] = {"status": "failed", "loop_id": LOOP}
+    assert split_shared_metadata(by_partition) == ({}, by_partition)
+    # all different: nothing is shared
+    different = {"a": {"x": 1}, "b": {"x": 2}}
+    assert split_shared_metadata(different) == ({}, different)
+
+
+def test_the_candidates_table_holds_the_top_of_a_large_ranking_and_says_where_the_rest_is():
+    from impact_assets.lib.metadata import CANDIDATE_ROWS_SHOWN
+
+    ids = [f"i{n:04d}" for n in range(CANDIDATE_ROWS_SHOWN + 50)]
+    evaluations = {i: evaluation(i, 10.0, 100.0 + n) for n, i in enumerate(ids)}
+    chosen = ids[-3:]  # the best median returns per cost
+    result = AllocateResult(
+        selected_initiatives=chosen,
+        predicted_returns={i: evaluations[i].result.R_med for i in chosen},
+        budget_allocated=dict.fromkeys(chosen, 10.0),
+        budget=30.0,
+        rule="minimax_regret",
+        status=AllocationStatus.OPTIMAL,
+        objective=0.0,
+        loop_id=LOOP,
+    )
+    metadata = allocation_metadata(result, evaluations)
+    rows = metadata["candidates"].records
+    assert len(rows) == metadata["candidates_shown"] == CANDIDATE_ROWS_SHOWN
+    assert metadata["row_count"] == len(ids)  # the asset still counts every candidate
+    assert [r.data["initiative_id"] for r in rows[:3]] == chosen[::-1]  # selected first
+    assert [r.data["initiative_id"] for r in rows] == [
+        row["initiative_id"] for row in allocation_rows(result, evaluations)
+    ][:CANDIDATE_ROWS_SHOWN]
+    note = metadata["candidates_full_table"].value
+    assert f"first {CANDIDATE_ROWS_SHOWN} of {len(ids)}" in note and "--output-json" in note
+
+
+def test_a_small_ranking_shows_every_candidate_and_no_note():
+    metadata = allocation_metadata(
+        AllocateResult(
+            selected_initiatives=["a"],
+            predicted_returns={"a": 100.0},
+            budget_allocated={"a": 10.0},
+            budget=10.0,
+            rule="minimax_regret",
+            status=AllocationStatus.OPTIMAL,
+            objective=0.0,
+            loop_id=LOOP,
+        ),
+        {"a": evaluation("a", 10.0, 100.0), "b": evaluation("b", 10.0, 50.0)},
+    )
+    assert len(metadata["candidates"].records) == metadata["candidates_shown"] == 2
+    assert "candidates_full_table" not in metadata
+
+
+def test_the_full_candidates_note_reads_the_allocation_as_it_says(materialised):
+    from impact_assets.definitions import defs
+
+    allocation = defs.load_asset_value("allocation", instance=materialised)
+    assert isinstance(allocation, AllocateResult) and len(allocation.candidates) == 5

@@ -6,6 +6,7 @@ stderr); 1 a stage or an initiative failed (which, and why).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -103,7 +104,9 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
             say(f"  marked run {run_id} failed: the loop daemon that launched it stopped")
         for run_id in fail_runs_of_dead_workers(instance):
             say(f"  marked run {run_id} failed: its worker process ended without recording it")
-    with ProgressPrinter(instance, loop_id, say):
+    # --quiet prints no progress: nothing to poll the event log for
+    progress = contextlib.nullcontext() if args.quiet else ProgressPrinter(instance, loop_id, say)
+    with progress:
         run = run_impact_loop(
             config.source_path,
             instance,

@@ -12,6 +12,8 @@ import dagster as dg
 from impact_assets.lib.io_manager import value_store
 from impact_assets.lib.keys import LOOP_ID_TAG, LOOP_JOB
 
+POLL_SECONDS = 1.0
+
 STAGE_LINES = {
     "pilot_results": "  [1/5] MEASURE (pilot)...",
     "evaluations": "  [2/5] EVALUATE...",
@@ -56,7 +58,9 @@ class ProgressPrinter:
         self.stop()
 
     def _poll(self) -> None:
-        while not self._stopped.wait(0.1):
+        # each look is a few queries on the instance's database: looking ten times a
+        # second cost the CLI about a sixth of a core while the run worker wrote its events
+        while not self._stopped.wait(POLL_SECONDS):
             # progress is a courtesy; the run's outcome is reported anyway
             with contextlib.suppress(Exception):
                 self._check()

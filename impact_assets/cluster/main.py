@@ -43,7 +43,7 @@ from impact_assets.cluster.processes import (
 from impact_assets.config import CONFIG_ENV_VAR, PROJECT_ROOT, default_config_path
 from impact_assets.defs.resources import PROFILE_ENV_VAR, VALUES_URL_ENV_VAR
 from impact_assets.lib.instance_settings import PG_PASSWORD_ENV_VAR as PASSWORD_VAR
-from impact_assets.lib.instance_settings import distributed_instance_settings
+from impact_assets.lib.instance_settings import dagster_environment, distributed_instance_settings
 from impact_assets.loop.measure_pool import SCHEDULER_ENV_VAR
 
 DEFAULT_DIR = PROJECT_ROOT / ".cluster"
@@ -269,7 +269,8 @@ def up(
             start(
                 "dagster-daemon",
                 [console_script("dagster-daemon"), "run", "-w", str(WORKSPACE)],
-                layout.logs / "dagster-daemon.log", env, PROJECT_ROOT,
+                layout.logs / "dagster-daemon.log", dagster_environment(env, batch_events=True),
+                PROJECT_ROOT,
             )
         )  # fmt: skip
         _wait_for(server, lambda: _daemon_heartbeats(variables), DAEMON_READY_SECONDS, "serving")
@@ -309,11 +310,17 @@ def restart_stopped(layout: Layout, recorded: list[Server]) -> int:
             continue
         print(f"{server.name} stopped: starting it again ...", flush=True)
         dask = server.name.startswith("dask-")
+        if dask:
+            server_env = {**env, **SINGLE_THREAD}
+        elif server.name == "dagster-daemon":
+            server_env = dagster_environment(env, batch_events=True)
+        else:
+            server_env = env
         again = start(
             server.name,
             server.command,
             Path(server.log),
-            {**env, **SINGLE_THREAD} if dask else env,
+            server_env,
             Path(server.cwd or layout.folder),
             server.address,
         )

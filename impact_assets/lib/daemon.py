@@ -27,6 +27,7 @@ from pathlib import Path
 import dagster as dg
 
 from impact_assets.config import PROJECT_ROOT
+from impact_assets.lib.instance_settings import dagster_environment
 
 try:
     import fcntl
@@ -111,7 +112,7 @@ class LoopDaemon:
             return True
         if not self._take_lock():
             return False
-        env = {**os.environ, "DAGSTER_HOME": str(self.dagster_home)}
+        env = dagster_environment({**os.environ, "DAGSTER_HOME": str(self.dagster_home)})
         command = [
             sys.executable,
             "-m",

@@ -24,6 +24,7 @@ import dagster as dg
 
 from impact_assets.lib.daemon import WORKSPACE_FILE, console_script
 from impact_assets.lib.executors import DEFAULT_EXECUTOR, execution_config
+from impact_assets.lib.instance_settings import dagster_environment
 from impact_assets.lib.keys import LOOP_JOB
 
 QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
@@ -139,7 +140,8 @@ def submit_to_queue(
         "--run-id",
         run_id,
     ]
-    env = {**os.environ, "DAGSTER_HOME": str(instance.root_directory)}
+    # this process creates the run: one planned event per asset (see dagster_environment)
+    env = dagster_environment({**os.environ, "DAGSTER_HOME": str(instance.root_directory)})
     try:
         launched = subprocess.run(
             command,
@@ -162,7 +164,7 @@ def wait_for_run(
     instance: dg.DagsterInstance,
     run_id: str,
     on_poll: Callable[[], None] | None = None,
-    poll_seconds: float = 0.25,
+    poll_seconds: float = 0.5,
 ) -> LoopOutcome:
     """Wait until the run ends (``on_poll`` is called between looks) and say how it went."""
     while True:

@@ -146,11 +146,41 @@ def partition_metadata(
     methods: dict[str, str] = {}
     if config is not None:
         methods = {i.initiative_id: i.method.value for i in config.initiatives if i.method}
-    for record in records:
-        context.add_asset_metadata(
-            _record_metadata(record, methods.get(record.initiative_id)),
-            partition_key=record.initiative_id,
-        )
+    by_partition = {
+        record.initiative_id: _record_metadata(record, methods.get(record.initiative_id))
+        for record in records
+    }
+    shared, own = split_shared_metadata(by_partition)
+    if shared:
+        context.add_asset_metadata(shared)  # every partition of the step, in one call
+    for partition_key, metadata in own.items():
+        # Dagster checks each key against every partition of the step, reading the
+        # instance's partitions each time: a call costs O(n), so make as few as possible
+        context.add_asset_metadata(metadata, partition_key=partition_key)
+
+
+def split_shared_metadata(
+    by_partition: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Mapping[str, Any]]]:
+    """The metadata most partitions share word for word, and each other partition's own.
+
+    A partition shows the shared entries overlaid by its own, so a partition may rely on
+    the shared entries only when its own name every shared key (``not_selected`` scale
+    records, most of a large portfolio's, share theirs). Without a group of two or more
+    such partitions nothing is shared.
+    """
+    groups: dict[str, list[str]] = {}
+    for partition_key, metadata in by_partition.items():
+        groups.setdefault(repr(sorted(metadata.items())), []).append(partition_key)
+    largest = max(groups.values(), key=len, default=[])
+    if len(largest) < 2:
+        return {}, dict(by_partition)
+    shared = dict(by_partition[largest[0]])
+    in_group = set(largest)
+    own = {key: value for key, value in by_partition.items() if key not in in_group}
+    if any(not shared.keys() <= metadata.keys() for metadata in own.values()):
+        return {}, dict(by_partition)
+    return shared, own
 
 
 def measure_pool_metadata(pool: MeasurePool) -> dict[str, Any]:
@@ -173,11 +203,26 @@ def report_failures(
         context.log.warning(f"{stage} failed for {record.initiative_id}: {record.cause}")
 
 
+# The UI draws every row of a table metadata value, and the table travels in the
+# materialization event: the candidates table holds the top of the ranking.
+CANDIDATE_ROWS_SHOWN = 100
+FULL_CANDIDATES_NOTE = (
+    "The `candidates` table shows the first {shown:,} of {total:,} candidates: the selected "
+    "ones, then the closest misses (median return per unit of cost), then the excluded. "
+    "Every candidate with its reason: `python scripts/run_once.py --output-json loop.json` "
+    "writes them to `allocate_result.candidates`; in Python, "
+    "`defs.load_asset_value(\"allocation\", instance=instance).candidates` "
+    "(`from impact_assets.definitions import defs`)."
+)
+
+
 def allocation_metadata(
     result: AllocateResult, evaluations: Mapping[str, EvaluationRecord]
 ) -> dict[str, Any]:
-    """Every candidate with why it was or was not selected, the spend, and the scenarios."""
+    """The top of the candidates' ranking with why each was or was not selected, the spend,
+    and the scenarios."""
     rows = allocation_rows(result, evaluations)
+    shown = rows[:CANDIDATE_ROWS_SHOWN]
     metadata: dict[str, Any] = {
         "loop_id": result.loop_id,
         "rule": result.rule,
@@ -190,8 +235,13 @@ def allocation_metadata(
         "excluded_count": len(result.excluded),
         "row_count": len(rows),
         ROW_COUNT: len(rows),
-        "candidates": table(rows, ALLOCATION_COLUMNS),
+        "candidates": table(shown, ALLOCATION_COLUMNS),
+        "candidates_shown": len(shown),
     }
+    if len(shown) < len(rows):
+        metadata["candidates_full_table"] = dg.MetadataValue.md(
+            FULL_CANDIDATES_NOTE.format(shown=len(shown), total=len(rows))
+        )
     if result.scenarios:
         metadata["scenarios"] = table(scenario_rows(result), SCENARIO_COLUMNS)
         for scenario, detail in result.scenarios.items():

@@ -8,6 +8,7 @@ so pictures of it need a browser that can press that button first.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import shutil
@@ -117,6 +118,55 @@ class HeadlessChromium:
                 return
             time.sleep(0.25)
         raise TimeoutError(f"the page never satisfied: {expression}")
+
+    def record_requests(
+        self, url: str, settle: float = 3.0, timeout: float = 180
+    ) -> list[dict[str, Any]]:
+        """Open ``url`` and record the requests the page makes until none has been pending
+        for ``settle`` seconds: ``method``, ``url``, ``post_data``, ``start`` and ``end``
+        (seconds on the browser's clock; ``end`` None if it never finished) and
+        ``bytes`` received."""
+        self.send("Network.enable")
+        navigate_id = next(self._ids)
+        self._socket.send(
+            json.dumps({"id": navigate_id, "method": "Page.navigate", "params": {"url": url}})
+        )
+        requests: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + timeout
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            pending = any(r["end"] is None for r in requests.values())
+            if requests and not pending and time.monotonic() - quiet_since >= settle:
+                break
+            try:
+                message = json.loads(self._socket.recv(timeout=0.25))
+            except TimeoutError:
+                continue
+            method, params = message.get("method"), message.get("params", {})
+            if method == "Network.requestWillBeSent":
+                request = params["request"]
+                requests[params["requestId"]] = {
+                    "method": request["method"],
+                    "url": request["url"],
+                    "post_data": request.get("postData"),
+                    "has_post_data": request.get("hasPostData", False),
+                    "start": params["timestamp"],
+                    "end": None,
+                    "bytes": 0,
+                }
+            elif method in ("Network.loadingFinished", "Network.loadingFailed"):
+                recorded = requests.get(params["requestId"])
+                if recorded is not None:
+                    recorded["end"] = params["timestamp"]
+                    recorded["bytes"] = params.get("encodedDataLength", 0)
+                    quiet_since = time.monotonic()
+        for request_id, recorded in requests.items():
+            if recorded["has_post_data"] and recorded["post_data"] is None:
+                with contextlib.suppress(RuntimeError):
+                    answer = self.send("Network.getRequestPostData", requestId=request_id)
+                    recorded["post_data"] = answer.get("postData")
+        self.send("Network.disable")
+        return list(requests.values())
 
     def screenshot(self, path: Path) -> None:
         """Save the visible page as a PNG."""

@@ -115,6 +115,64 @@ def test_experiment_reports_variance_reduction_cuped():
     assert "variance_reduction" not in plain["diagnostics"]  # nothing adjusted, nothing reduced
 
 
+def statsmodels_experiment(frame: pd.DataFrame, covariates: list[str]) -> dict:
+    """The experiment's numbers as statsmodels computes them (the estimator's former code)."""
+    import statsmodels.api as sm
+
+    y = frame["spend"].to_numpy(dtype=float)
+    x = np.column_stack([np.ones(len(frame)), frame[["treated", *covariates]].to_numpy(float)])
+    fit = sm.OLS(y, x).fit(cov_type="HC1", use_t=True)
+    lower, upper = fit.conf_int(alpha=0.05)[1]
+    expected = {
+        "estimate": fit.params[1],
+        "ci_lower": lower,
+        "ci_upper": upper,
+        "p_value": fit.pvalues[1],
+        "r_squared": fit.rsquared,
+    }
+    if covariates:
+        unadjusted = sm.OLS(y, x[:, :2]).fit(cov_type="HC1")
+        expected["variance_reduction"] = 1.0 - fit.bse[1] ** 2 / unadjusted.bse[1] ** 2
+    return expected
+
+
+@pytest.mark.parametrize("n", [30, 57, 250, 5_000])
+@pytest.mark.parametrize("covariates", [[], ["age"], ["age", "member"]])
+def test_experiment_equals_statsmodels_hc1_to_1e10(n, covariates):
+    """The closed-form OLS with HC1 gives statsmodels' numbers to 1e-10 on the same data."""
+    for seed in range(3):
+        frame = experiment_frame(n=n, seed=100 + seed)
+        result = estimate_experiment(
+            frame, outcome="spend", treatment="treated", covariates=covariates
+        )
+        got = {**result, **result["diagnostics"]}
+        for name, value in statsmodels_experiment(frame, covariates).items():
+            assert got[name] == pytest.approx(value, rel=1e-10, abs=1e-10), (name, n, seed)
+
+
+def test_ols_hc1_equals_statsmodels_on_the_simulated_experiments():
+    """On the loop's own samples (pilots of 50-500 units, scale samples of 5,000)."""
+    import statsmodels.api as sm
+
+    from impact_assets.components.measure.ols import ols_hc1
+    from impact_assets.components.measure.simulate import simulate
+    from impact_assets.config.models import SimulatedData
+
+    spec = SimulatedData(source="simulated")
+    for index, size in enumerate([50, 137, 500, 5_000]):
+        frame = simulate(
+            "experiment", spec, root_seed=42, initiative_id=f"i-{index}", stage="pilot",
+            sample_size=size,
+        )  # fmt: skip
+        y = frame["outcome"].to_numpy(float)
+        x = np.column_stack([np.ones(size), frame[["treatment", "x1", "x2"]].to_numpy(float)])
+        fit, expected = ols_hc1(y, x), sm.OLS(y, x).fit(cov_type="HC1")
+        np.testing.assert_allclose(fit.params, expected.params, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(fit.bse, expected.bse, rtol=1e-10, atol=1e-10)
+        assert fit.rsquared == pytest.approx(expected.rsquared, rel=1e-10, abs=1e-10)
+        assert fit.df_resid == expected.df_resid
+
+
 # --- difference in differences ----------------------------------------------
 
 

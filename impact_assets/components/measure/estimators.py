@@ -8,7 +8,8 @@ descriptive values, and each diagnostic as ``{"value": float, "passed": bool}``.
 Degenerate input raises ValueError naming the problem.
 
 - experiment: OLS of the outcome on treatment (+ covariates) with HC1
-  heteroskedasticity-robust SEs; t distribution with n - k df. With covariates,
+  heteroskedasticity-robust SEs (closed form, :mod:`~impact_assets.components.measure.ols`);
+  t distribution with n - k df. With covariates,
   ``variance_reduction`` = 1 - (HC1 variance of the treatment coefficient with
   the covariates) / (without them); with the pre-period outcome as the covariate
   this is CUPED.
@@ -39,7 +40,6 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from impact_assets.components.measure.did import estimate_difference_in_differences
 from impact_assets.components.measure.inputs import (
-    ALPHA,
     binary,
     numeric,
     r_squared,
@@ -50,6 +50,7 @@ from impact_assets.components.measure.inputs import (
     t_interval,
 )
 from impact_assets.components.measure.its import estimate_interrupted_time_series
+from impact_assets.components.measure.ols import ols_hc1
 from impact_assets.components.measure.synthetic_control import estimate_synthetic_control
 from impact_assets.contracts.types import Method
 
@@ -71,16 +72,16 @@ def estimate_experiment(
     design = np.column_stack([np.ones(n), t, *covariate_values])
     require_full_rank(design, ["intercept", treatment, *covariates], "the experiment's design")
     require_residual_df(n, design.shape[1])
-    fit = sm.OLS(y, design).fit(cov_type="HC1", use_t=True)
-    lower, upper = fit.conf_int(alpha=ALPHA)[1]
+    fit = ols_hc1(y, design)  # statsmodels' OLS(...).fit(cov_type="HC1"), in closed form
+    lower, upper, p_value = t_interval(fit.params[1], fit.bse[1], fit.df_resid)
     diagnostics: dict[str, Any] = {
-        "r_squared": float(fit.rsquared),
+        "r_squared": fit.rsquared,
         "inference": EXPERIMENT_INFERENCE,
     }
     if covariates:
-        unadjusted = sm.OLS(y, design[:, :2]).fit(cov_type="HC1")
+        unadjusted = ols_hc1(y, design[:, :2])
         diagnostics["variance_reduction"] = float(1.0 - fit.bse[1] ** 2 / unadjusted.bse[1] ** 2)
-    return result(fit.params[1], lower, upper, fit.pvalues[1], n, diagnostics)
+    return result(fit.params[1], lower, upper, p_value, n, diagnostics)
 
 
 def estimate_observational(
