@@ -89,9 +89,7 @@ def test_schedule_uses_the_configs_cron_and_falls_back_to_the_default(tmp_path):
     assert schedule.default_status is dg.DefaultScheduleStatus.STOPPED
 
 
-def test_a_tick_changes_nothing_and_waits_for_partitions_to_match_the_config(
-    tmp_path, instance
-):
+def test_a_tick_changes_nothing_and_waits_for_partitions_to_match_the_config(tmp_path, instance):
     instance.add_dynamic_partitions(INITIATIVES, ["removed-initiative", "init-002"])
     config_path = write_config(tmp_path, portfolio())
 

@@ -176,53 +176,6 @@ def test_an_unreachable_scheduler_fails_the_step_with_its_address():
     assert time.monotonic() - started < 60  # fails, never hangs
 
 
-def test_clients_of_two_hosts_run_one_loop_at_a_time_on_one_postgres(cluster, tmp_path):
-    homes = []
-    for name in ("host-a", "host-b"):  # each client its own DAGSTER_HOME, one database
-        home = tmp_path / name
-        home.mkdir()
-        (home / "dagster.yaml").write_text(
-            distributed_instance_settings(
-                "127.0.0.1", cluster.pg_port, postgres.USERNAME, postgres.DATABASE
-            )
-        )
-        homes.append(home)
-    loop_ids = {"host-a": "20260101T000001Z-hosta000", "host-b": "20260101T000001Z-hostb000"}
-    clients = []
-    for home in homes:
-        env = {**os.environ, **cluster.variables, "DAGSTER_HOME": str(home)}
-        env.pop(CONFIG_ENV_VAR, None)
-        clients.append(
-            subprocess.Popen(
-                [sys.executable, str(RUN_ONCE), "--config", str(cluster.config_path), "--quiet",
-                 "--loop-id", loop_ids[home.name]],
-                cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True,
-            )
-        )  # fmt: skip
-    try:
-        outputs = [client.communicate(timeout=LOOP_TIMEOUT_SECONDS) for client in clients]
-    finally:
-        for client in clients:
-            if client.poll() is None:
-                client.kill()
-                client.wait()
-    for client, (_, stderr) in zip(clients, outputs, strict=True):
-        assert client.returncode == 0, stderr
-
-    with cluster.environment(), open_instance(homes[0]) as instance:
-        runs = {
-            loop_id: instance.get_run_records(dg.RunsFilter(tags={LOOP_ID_TAG: loop_id}))
-            for loop_id in loop_ids.values()
-        }
-    assert all(len(records) == 1 for records in runs.values()), runs
-    (first, second) = sorted((records[0] for records in runs.values()), key=lambda r: r.start_time)
-    assert {first.dagster_run.status, second.dagster_run.status} == {dg.DagsterRunStatus.SUCCESS}
-    assert first.end_time <= second.start_time, "the two loops were in progress at once"
-    # both were started by the cluster's daemon, not one of their own
-    assert all(DAEMON_TAG not in record.dagster_run.tags for record in (first, second))
-
-
 def test_killing_a_dask_worker_mid_pilot_measure_loses_no_initiative(
     cluster, local_document, tmp_path
 ):
@@ -278,3 +231,52 @@ def test_stopping_postgres_mid_loop_fails_clearly_and_the_rerun_gives_the_same_r
         statuses = [r.dagster_run.status for r in instance.get_run_records(limit=2)]
     # the interrupted run is failed (by the rerun, if its worker could not record it)
     assert statuses == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+
+
+# Last in the module: its two loops join the cluster's calibration history, so a loop
+# of LOOP_ID after them would learn from them and differ from the local document.
+def test_clients_of_two_hosts_run_one_loop_at_a_time_on_one_postgres(cluster, tmp_path):
+    homes = []
+    for name in ("host-a", "host-b"):  # each client its own DAGSTER_HOME, one database
+        home = tmp_path / name
+        home.mkdir()
+        (home / "dagster.yaml").write_text(
+            distributed_instance_settings(
+                "127.0.0.1", cluster.pg_port, postgres.USERNAME, postgres.DATABASE
+            )
+        )
+        homes.append(home)
+    loop_ids = {"host-a": "20260101T000001Z-hosta000", "host-b": "20260101T000001Z-hostb000"}
+    clients = []
+    for home in homes:
+        env = {**os.environ, **cluster.variables, "DAGSTER_HOME": str(home)}
+        env.pop(CONFIG_ENV_VAR, None)
+        clients.append(
+            subprocess.Popen(
+                [sys.executable, str(RUN_ONCE), "--config", str(cluster.config_path), "--quiet",
+                 "--loop-id", loop_ids[home.name]],
+                cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True,
+            )
+        )  # fmt: skip
+    try:
+        outputs = [client.communicate(timeout=LOOP_TIMEOUT_SECONDS) for client in clients]
+    finally:
+        for client in clients:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+    for client, (_, stderr) in zip(clients, outputs, strict=True):
+        assert client.returncode == 0, stderr
+
+    with cluster.environment(), open_instance(homes[0]) as instance:
+        runs = {
+            loop_id: instance.get_run_records(dg.RunsFilter(tags={LOOP_ID_TAG: loop_id}))
+            for loop_id in loop_ids.values()
+        }
+    assert all(len(records) == 1 for records in runs.values()), runs
+    (first, second) = sorted((records[0] for records in runs.values()), key=lambda r: r.start_time)
+    assert {first.dagster_run.status, second.dagster_run.status} == {dg.DagsterRunStatus.SUCCESS}
+    assert first.end_time <= second.start_time, "the two loops were in progress at once"
+    # both were started by the cluster's daemon, not one of their own
+    assert all(DAEMON_TAG not in record.dagster_run.tags for record in (first, second))

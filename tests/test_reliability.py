@@ -18,6 +18,7 @@ import pytest
 from helpers import (
     PROJECT_ROOT,
     RUN_ONCE,
+    cli_output_json,
     home_without_run_queue,
     portfolio,
     run_cli,
@@ -561,16 +562,31 @@ def test_two_loops_at_once_on_one_instance_take_turns(tmp_path, reference, monke
         assert process.returncode == 0, err
         assert "Traceback" not in err
 
-    documents = [json.loads((tmp_path / f"{loop_id}.json").read_text()) for loop_id in loop_ids]
-    for loop_id, document in zip(loop_ids, documents, strict=True):
-        assert document["loop_id"] == loop_id
-        assert document["allocate_result"]["loop_id"] == loop_id
-        assert normalised(document) == normalised(expected)  # complete, and not mixed
-
-    stored = {decode(path.read_text(encoding="utf-8")).loop_id for path in stored_files(home)}
-    assert len(stored) == 1 and stored <= set(loop_ids)  # the last loop's values, whole
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
-        runs = instance.get_runs()
-        assert sorted(run.tags["impact/loop_id"] for run in runs) == loop_ids
-        assert all(run.status is dg.DagsterRunStatus.SUCCESS for run in runs)
+        records = instance.get_run_records()
+        assert sorted(r.dagster_run.tags["impact/loop_id"] for r in records) == loop_ids
+        assert all(r.dagster_run.status is dg.DagsterRunStatus.SUCCESS for r in records)
+        spans = sorted(
+            (r.start_time, r.end_time, r.dagster_run.tags["impact/loop_id"]) for r in records
+        )
+    (_, first_end, first), (second_start, _, second) = spans
+    assert first_end <= second_start  # one after the other, never at the same time
+
+    documents = {
+        loop_id: json.loads((tmp_path / f"{loop_id}.json").read_text()) for loop_id in loop_ids
+    }
+    for loop_id, document in documents.items():
+        assert document["loop_id"] == loop_id
+        assert document["allocate_result"]["loop_id"] == loop_id
+    # the first is a loop on a fresh instance; the second learnt from the first, as the
+    # same two loops run one after the other would: each complete, and not mixed
+    assert normalised(documents[first]) == normalised(expected)
+    sequential = tmp_path / "sequential"
+    cli_output_json(config_path, first, sequential)
+    after_first = json.loads(cli_output_json(config_path, second, sequential))
+    assert normalised(documents[second]) == normalised(after_first)
+    assert normalised(documents[second]) != normalised(expected)  # it did learn
+
+    stored = {decode(path.read_text(encoding="utf-8")).loop_id for path in stored_files(home)}
+    assert stored == {second}  # the last loop's values, whole

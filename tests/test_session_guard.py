@@ -9,14 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-LEAKY_TEST = '''
+LEAKY_TEST = """
 import subprocess, sys
 
 def test_leaves_a_process_behind(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
                                start_new_session=True)
     (tmp_path.parent.parent / "leaked.pid").write_text(str(process.pid))
-'''
+"""
 
 
 def test_a_process_left_running_fails_the_session_and_is_stopped(tmp_path):

@@ -285,7 +285,10 @@ def test_the_global_lineage_opens_on_the_loop_assets_and_their_edges(server, tmp
     assert server.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True
     with HeadlessChromium(chromium, width=1400, height=900) as browser:
         browser.open(f"{server.url}/asset-groups")
-        browser.wait_for("document.querySelectorAll('svg foreignObject').length >= " + str(len(LOOP_ASSETS)), timeout=60)
+        browser.wait_for(
+            "document.querySelectorAll('svg foreignObject').length >= " + str(len(LOOP_ASSETS)),
+            timeout=60,
+        )
         time.sleep(1)  # let the edges draw
         nodes = browser.evaluate(
             "[...document.querySelectorAll('svg foreignObject')].map(e => e.textContent)"

@@ -89,7 +89,7 @@ def fit_calibration(
 ) -> Calibration:
     """The calibration of a loop: a prior on this loop's and earlier pilots, ratios on the pairs."""
     current_ids = {pilot.initiative_id for pilot in current}
-    prior_records, pairs = records_for_fit(history, current_ids)
+    prior_records, pairs = records_for_fit(history, current_ids, loop_id)
     sample = list(current) + [evidence_from_record(r) for r in prior_records]
     prior = fit_effect_prior(sample, current_pilots=len(current))
     reference = reference_scale(prior, sample)

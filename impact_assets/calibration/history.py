@@ -13,6 +13,9 @@
   history file are pairs of initiatives that were scaled, i.e. chosen for their
   pilots, so they inform the ratios but never the prior (as a sample of effect sizes
   they carry the winner's curse).
+- **A loop never learns from itself.** A fit for loop L leaves out L's own records, so
+  a loop run again (after a failure, or on purpose) gets the calibration its first run
+  had, not one fitted on the scale results it is about to predict.
 """
 
 from __future__ import annotations
@@ -48,15 +51,19 @@ def merge_history(
 
 
 def records_for_fit(
-    history: CalibrationHistory | None, current_ids: Collection[str]
+    history: CalibrationHistory | None,
+    current_ids: Collection[str],
+    current_loop: str | None = None,
 ) -> tuple[list[CalibrationRecord], list[CalibrationRecord]]:
-    """``(pilots for the prior, pilot-against-scale pairs)`` under the rules above."""
+    """``(pilots for the prior, pilot-against-scale pairs)`` under the rules above, for a
+    fit of ``current_loop`` (whose own records are left out)."""
     if history is None:
         return [], []
     newest: dict[str, CalibrationRecord] = {}
-    for record in sorted(
-        (r for r in history.records if r.source == SOURCE_LOOP), key=lambda r: r.loop_id
-    ):
+    loop_records = (
+        r for r in history.records if r.source == SOURCE_LOOP and r.loop_id != current_loop
+    )
+    for record in sorted(loop_records, key=lambda r: r.loop_id):
         kept = newest.get(record.initiative_id)
         if kept is None or record.scaled or not kept.scaled:
             newest[record.initiative_id] = record

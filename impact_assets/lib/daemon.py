@@ -166,9 +166,7 @@ class LoopDaemon:
             (self.dagster_home / RECORD_FILE).write_text(json.dumps(record))
         self._release_lock()
 
-    def _drain(
-        self, instance: dg.DagsterInstance, on_wait: Callable[[int], None] | None
-    ) -> None:
+    def _drain(self, instance: dg.DagsterInstance, on_wait: Callable[[int], None] | None) -> None:
         """Wait while runs this daemon launched are in progress, or runs wait in the queue.
 
         Queued runs that nothing of ours is running ahead of (a run held up by a

@@ -211,7 +211,7 @@ FULL_CANDIDATES_NOTE = (
     "ones, then the closest misses (median return per unit of cost), then the excluded. "
     "Every candidate with its reason: `python scripts/run_once.py --output-json loop.json` "
     "writes them to `allocate_result.candidates`; in Python, "
-    "`defs.load_asset_value(\"allocation\", instance=instance).candidates` "
+    '`defs.load_asset_value("allocation", instance=instance).candidates` '
     "(`from impact_assets.definitions import defs`)."
 )
 

@@ -33,7 +33,6 @@ class PartitionSync:
             parts.append(f"removed {len(self.removed)}: {', '.join(self.removed)}")
         return "initiative partitions " + "; ".join(parts)
 
-
     def describe_pending(self) -> str:
         """The difference still to apply, for a message while the partitions lag the config."""
         parts = []

@@ -43,9 +43,7 @@ class LoopQueue:
     loop replaces them.
     """
 
-    def __init__(
-        self, instance: dg.DagsterInstance, on_note: Callable[[str], None] | None = None
-    ):
+    def __init__(self, instance: dg.DagsterInstance, on_note: Callable[[str], None] | None = None):
         self.instance = instance
         self.home = Path(instance.root_directory)
         self.daemon = LoopDaemon(self.home)
@@ -167,4 +165,3 @@ def _run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
         if text is not None and str(text).isdigit():
             return int(text)
     return None
-

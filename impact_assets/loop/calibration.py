@@ -135,7 +135,7 @@ def loop_records(
 def pair_points(calibration: Calibration, history: CalibrationHistory | None) -> list[PairPoint]:
     """Every pair the ratios were fitted on, for the calibration's chart: its pilot (shrunk
     by the prior) and its scale estimate, in currency."""
-    _, pairs = records_for_fit(history, set())
+    _, pairs = records_for_fit(history, set(), calibration.loop_id)
     if not pairs:
         return []
     evidence = [evidence_from_record(record) for record in pairs]

@@ -76,6 +76,22 @@ def test_a_fit_uses_one_record_per_initiative_and_keeps_file_rows_out_of_the_pri
     ]
 
 
+def test_a_fit_for_a_loop_leaves_out_that_loop_s_own_records():
+    """A loop run again is calibrated as its first run was, not on its own scale results."""
+    history = CalibrationHistory(
+        [
+            record("a", "L1", scaled=True),
+            record("b", "L2", scaled=True),
+            record("c", "L2"),
+        ]
+    )
+    prior_records, pairs = records_for_fit(history, set(), "L2")
+    assert [(r.initiative_id, r.loop_id) for r in prior_records] == [("a", "L1")]
+    assert [(r.initiative_id, r.loop_id) for r in pairs] == [("a", "L1")]
+    _, all_pairs = records_for_fit(history, set())
+    assert len(all_pairs) == 2
+
+
 def test_a_history_names_a_duplicate_record():
     with pytest.raises(ValueError, match="a appears twice for loop L1"):
         CalibrationHistory([record("a", "L1"), record("a", "L1", scaled=True)])
