@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from impact_assets.calibration.assumptions import FEW_PILOTS, RATIO_PRIOR_MEAN
-from impact_assets.calibration.history import records_for_fit
+from impact_assets.calibration.history import other_loops_records, records_for_fit
 from impact_assets.calibration.pilots import PilotEvidence, evidence_from_record
 from impact_assets.calibration.prior import fit_effect_prior, new_effect_moments, posterior_moments
 from impact_assets.calibration.ratio import fit_method_ratio, neutral_ratio
@@ -100,7 +100,7 @@ def fit_calibration(
         prior=prior,
         ratios=ratios,
         neutral_ratio=neutral,
-        history_records=len(history.records) if history is not None else 0,
+        history_records=len(other_loops_records(history, loop_id)),
         history_pairs=len(pairs),
         notes=_notes(prior, ratios, neutral, [p.method for p in current]),
     )

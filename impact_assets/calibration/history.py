@@ -50,6 +50,17 @@ def merge_history(
     return CalibrationHistory(records=records, loop_id=loop_id, history_file=history_file)
 
 
+def other_loops_records(
+    history: CalibrationHistory | None, current_loop: str | None
+) -> list[CalibrationRecord]:
+    """The history's records a fit of ``current_loop`` may use: all but that loop's own."""
+    if history is None:
+        return []
+    return [
+        r for r in history.records if not (r.source == SOURCE_LOOP and r.loop_id == current_loop)
+    ]
+
+
 def records_for_fit(
     history: CalibrationHistory | None,
     current_ids: Collection[str],
@@ -59,19 +70,15 @@ def records_for_fit(
     fit of ``current_loop`` (whose own records are left out)."""
     if history is None:
         return [], []
+    usable = other_loops_records(history, current_loop)
     newest: dict[str, CalibrationRecord] = {}
-    loop_records = (
-        r for r in history.records if r.source == SOURCE_LOOP and r.loop_id != current_loop
-    )
-    for record in sorted(loop_records, key=lambda r: r.loop_id):
+    for record in sorted((r for r in usable if r.source == SOURCE_LOOP), key=lambda r: r.loop_id):
         kept = newest.get(record.initiative_id)
         if kept is None or record.scaled or not kept.scaled:
             newest[record.initiative_id] = record
     prior_records = [r for i, r in sorted(newest.items()) if i not in current_ids]
     pairs = [r for _, r in sorted(newest.items()) if r.scaled]
     pairs += [
-        r
-        for r in history.records
-        if r.source == SOURCE_FILE and r.scaled and r.initiative_id not in newest
+        r for r in usable if r.source == SOURCE_FILE and r.scaled and r.initiative_id not in newest
     ]
     return prior_records, pairs

@@ -273,6 +273,8 @@ class Calibration:
 
     ``neutral_ratio`` applies to a method with no pairs in the history. ``notes``
     say, in words, what was learnt and where the neutral fallback was used.
+    ``history_records`` counts the history's records the fit could use (every record
+    but the loop's own), ``history_pairs`` the pairs the ratios were fitted on.
     """
 
     loop_id: str
