@@ -3,7 +3,7 @@
     python benchmarks/loop_scale.py [--sizes 10 100 1000] [--kinds mock statistical]
                                     [--repeats 1] [--workers 2] [--pools threads]
                                     [--executor in_process] [--profiles local distributed]
-                                    [--dask-workers 2] [--model]
+                                    [--dask-workers 2]
 
 For each portfolio kind and size ``n`` this writes a config to a temporary folder and
 runs, as separate processes:
@@ -45,8 +45,7 @@ Columns (medians over ``--repeats``; times in seconds):
   the plain loop), from ``wait4``;
 - ``mw``: ``measure_workers`` of the pilot MEASURE (distinct processes that measured).
 
-``--model`` measures the parts of the time model instead (see :mod:`time_model`): an
-event write to SQLite and to PostgreSQL, a Dask task's overhead, a measurement.
+The parts of the time model, each measured alone, are ``benchmarks/time_model.py``'s.
 """
 
 from __future__ import annotations
@@ -346,7 +345,6 @@ def main() -> None:
         "MEASURE on --dask-workers Dask workers: the config names no pool)",
     )
     parser.add_argument("--dask-workers", type=int, default=2, help="Dask workers (distributed)")
-    parser.add_argument("--model", action="store_true", help="measure the time model's parts")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain loop")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument(
@@ -360,12 +358,6 @@ def main() -> None:
     if args.plain:
         plain_loop(args.plain)
         return
-    if args.model:
-        from time_model import main as model_main
-
-        model_main(args.dask_workers)
-        return
-
     measurements = []
     print_header()
     if args.keep:

@@ -1,4 +1,4 @@
-"""The parts of the loop's time model, each measured alone (``loop_scale.py --model``).
+"""The parts of the loop's time model, each measured alone: ``python benchmarks/time_model.py``.
 
 - ``event``: one Dagster event write (an asset materialization with metadata, through
   the public ``report_runless_asset_event``) on a fresh SQLite instance, on PostgreSQL
