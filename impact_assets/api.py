@@ -95,17 +95,27 @@ class LoopRun:
 
 
 def collect_loop_values(
-    instance: dg.DagsterInstance, config: PortfolioConfig, loop_id: str
+    instance: dg.DagsterInstance, config: PortfolioConfig, loop_id: str, run_id: str | None = None
 ) -> LoopValues:
-    """Read back every stored record of ``loop_id`` for the config's initiatives."""
+    """Read back every stored record of ``loop_id`` for the config's initiatives.
+
+    From the file the last step of run ``run_id`` kept for the loop (whatever loops
+    ran since), else from the latest values (a run that stopped early).
+    """
 
     store = value_store(instance)
+    ids = config.initiative_ids
+    kept = store.read_loop(loop_id, run_id) if run_id is not None else None
 
     def read(asset: str, partition_key: str | None = None) -> Any:
-        value = store.read_or_none(asset, partition_key)
+        if kept is None:
+            value = store.read_or_none(asset, partition_key)
+        elif partition_key is None:
+            value = kept.get(asset)
+        else:
+            value = kept.get(asset, {}).get(partition_key)
         return value if value is not None and value.loop_id == loop_id else None
 
-    ids = config.initiative_ids
     return LoopValues(
         loop_id=loop_id,
         pilots={i: read("pilot_results", i) for i in ids},
@@ -149,10 +159,14 @@ def run_impact_loop(
     run_config = loop_run_config(config_path, executor)
     if not through_queue:
         outcome = run_in_process(instance, run_tags, run_config, run_id)
-        return LoopRun(sync, outcome, collect_loop_values(instance, config, loop_id))
+        return LoopRun(
+            sync, outcome, collect_loop_values(instance, config, loop_id, outcome.run_id)
+        )
     if not has_run_queue(instance):
         raise ValueError("through_queue: this instance has no run queue (QueuedRunCoordinator)")
     with LoopQueue(instance, on_note) as queue:
         outcome = queue.run(run_tags, run_config, run_id, on_poll)
         # read now: a loop queued behind this one replaces the stored values
-        return LoopRun(sync, outcome, collect_loop_values(instance, config, loop_id))
+        return LoopRun(
+            sync, outcome, collect_loop_values(instance, config, loop_id, outcome.run_id)
+        )

@@ -97,3 +97,31 @@ def test_a_value_a_step_needs_and_cannot_find_fails_the_step_naming_it(tmp_path,
         assert "allocation" in str(missing)
     else:
         raise AssertionError("an allocation was stored from incomplete evaluations")
+
+
+def test_a_finished_loop_reads_back_whole_after_the_next_loop_replaced_the_values(
+    tmp_path, instance
+):
+    """The CLI reads a loop back after its run; the queue may start the next loop first."""
+    from impact_assets.api import collect_loop_values, run_impact_loop
+    from impact_assets.config import load_config
+
+    config_path = write_config(tmp_path, portfolio(budget=30000))
+    config = load_config(config_path)
+    first = run_impact_loop(config_path, instance, loop_id="20260101T000001Z-firstlp0")
+    assert first.outcome.success and first.values.allocation is not None
+    second = run_impact_loop(config_path, instance, loop_id="20260101T000002Z-secondl0")
+    assert second.outcome.success
+
+    again = collect_loop_values(instance, config, first.values.loop_id, first.outcome.run_id)
+    assert again == first.values  # every record, from the file the first loop kept
+    assert again.report is not None and again.calibration is not None
+    # the latest values are the second loop's: without its file, the first loop is gone
+    latest = collect_loop_values(instance, config, first.values.loop_id)
+    assert latest.allocation is None and latest.report is None
+    # a file an earlier run of the same loop kept is not this run's
+    other_run = collect_loop_values(instance, config, second.values.loop_id, "another-run")
+    assert other_run.allocation == second.values.allocation  # read from the latest values
+    store = value_store(instance)
+    assert store.read_loop(second.values.loop_id, "another-run") is None
+    assert store.loop_path(first.values.loop_id).exists()

@@ -38,7 +38,7 @@ from impact_assets.components.measure.mock import MockMeasure
 from impact_assets.config import CONFIG_ENV_VAR, ConfigError, load_config
 from impact_assets.contracts import RecordStatus
 from impact_assets.contracts.codec import decode
-from impact_assets.lib.io_manager import STORAGE_FOLDER, write_atomically
+from impact_assets.lib.io_manager import LOOPS_FOLDER, STORAGE_FOLDER, write_atomically
 from impact_assets.loop.execution import RETRY_ATTEMPTS
 
 IDS = ["init-001", "init-002", "init-003"]
@@ -492,7 +492,9 @@ def start_cli(*args: str, dagster_home: Path) -> subprocess.Popen:
 
 
 def stored_files(home: Path) -> list[Path]:
-    return sorted((home / "storage" / STORAGE_FOLDER).rglob("*.json"))
+    """The assets' latest values (not the files that keep each loop's values)."""
+    root = home / "storage" / STORAGE_FOLDER
+    return sorted(p for p in root.rglob("*.json") if p.parent != root / LOOPS_FOLDER)
 
 
 def test_write_atomically_keeps_the_old_value_when_a_write_dies(tmp_path, monkeypatch):
@@ -587,3 +589,7 @@ def test_two_loops_at_once_on_one_instance_take_turns(tmp_path, reference, monke
 
     stored = {decode(path.read_text(encoding="utf-8")).loop_id for path in stored_files(home)}
     assert stored == {second}  # the last loop's values, whole
+    kept = sorted(
+        path.name for path in (home / "storage" / STORAGE_FOLDER / LOOPS_FOLDER).iterdir()
+    )
+    assert kept == [f"{first}.json", f"{second}.json"]  # and each loop's, whole

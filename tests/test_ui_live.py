@@ -47,6 +47,7 @@ EXPECTED_EDGES = {
     ("evaluations", "outcome_reports"),
     ("allocation", "outcome_reports"),
     ("scale_results", "outcome_reports"),
+    ("calibration", "outcome_reports"),
 }
 ASSET_NODES = """
 { assetNodes {

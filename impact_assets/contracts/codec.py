@@ -31,18 +31,27 @@ CONTRACT_TYPES: dict[str, type] = {
 }
 
 
-def encode(value: Any) -> str:
-    """Serialise a contract object as ``{"type": ..., "data": ...}`` JSON text."""
+def to_payload(value: Any) -> dict[str, Any]:
+    """A contract object as ``{"type": ..., "data": ...}`` (JSON-ready)."""
     type_name = type(value).__name__
     if type_name not in CONTRACT_TYPES:
         raise TypeError(f"cannot store a {type_name}: only contract objects are stored")
-    return json.dumps({"type": type_name, "data": value.to_dict()}, sort_keys=True, indent=1)
+    return {"type": type_name, "data": value.to_dict()}
 
 
-def decode(text: str) -> Any:
-    """Rebuild a contract object from :func:`encode`'s text."""
-    payload = json.loads(text)
+def from_payload(payload: dict[str, Any]) -> Any:
+    """Rebuild a contract object from :func:`to_payload`'s mapping."""
     type_name = payload.get("type")
     if type_name not in CONTRACT_TYPES:
         raise ValueError(f"unknown stored type {type_name!r}")
     return CONTRACT_TYPES[type_name].from_dict(payload["data"])
+
+
+def encode(value: Any) -> str:
+    """Serialise a contract object as ``{"type": ..., "data": ...}`` JSON text."""
+    return json.dumps(to_payload(value), sort_keys=True, indent=1)
+
+
+def decode(text: str) -> Any:
+    """Rebuild a contract object from :func:`encode`'s text."""
+    return from_payload(json.loads(text))

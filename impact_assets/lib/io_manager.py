@@ -7,10 +7,16 @@ as a dict ``{partition_key: record}`` and stores each record in its own file,
 The base is a ``UPath``: a local folder, ``memory://...`` or an object store URL
 such as ``s3://bucket/prefix``. Runs, the CLI, sensors and notebooks all read
 values through this class (:func:`value_store` outside a run).
+
+Those files hold the latest loop's values; the next loop replaces them. So that a
+loop's values can still be read once another loop has started (the CLI reads them
+back after its run; a queued loop may already be running), a loop's last step also
+writes all of them to one file, ``<base>/loops/<loop_id>.json``, kept.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -20,9 +26,10 @@ from typing import Any
 import dagster as dg
 from upath import UPath
 
-from impact_assets.contracts.codec import decode, encode
+from impact_assets.contracts.codec import decode, encode, from_payload, to_payload
 
 STORAGE_FOLDER = "impact_engine"
+LOOPS_FOLDER = "loops"
 LOCAL_PROTOCOLS = ("", "file", "local")
 
 
@@ -92,9 +99,49 @@ class RecordIOManager(dg.UPathIOManager):
 
     # --- reading and writing, by asset key (also used outside runs) ---------
 
+    def loop_path(self, loop_id: str) -> UPath:
+        """Where every value of loop ``loop_id`` is kept together (:meth:`write_loop`)."""
+        return self.root / LOOPS_FOLDER / f"{loop_id}{self.extension}"
+
+    def write_loop(self, loop_id: str, run_id: str, values: Mapping[str, Any]) -> None:
+        """Keep one loop's values together: ``{asset: value or {partition_key: value}}``,
+        written by run ``run_id`` (a rerun of the loop replaces them)."""
+        assets = {
+            asset: (
+                {"partitions": {key: to_payload(v) for key, v in value.items()}}
+                if isinstance(value, Mapping)
+                else {"value": to_payload(value)}
+            )
+            for asset, value in values.items()
+            if value is not None
+        }
+        kept = {"loop_id": loop_id, "run_id": run_id, "assets": assets}
+        text = json.dumps(kept, separators=(",", ":"))
+        self._write_text(self.loop_path(loop_id), text)
+
+    def read_loop(self, loop_id: str, run_id: str) -> dict[str, Any] | None:
+        """:meth:`write_loop`'s values of ``loop_id`` if run ``run_id`` wrote them, else None."""
+        try:
+            text = self.loop_path(loop_id).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        kept = json.loads(text)
+        if kept.get("run_id") != run_id:  # an earlier run of the loop wrote them
+            return None
+        assets = kept["assets"]
+        return {
+            asset: (
+                {key: from_payload(v) for key, v in stored["partitions"].items()}
+                if "partitions" in stored
+                else from_payload(stored["value"])
+            )
+            for asset, stored in assets.items()
+        }
+
     def write(self, asset: dg.AssetKey | str, value: Any, partition_key: str | None = None) -> None:
-        path = self.value_path(asset, partition_key)
-        text = encode(value)
+        self._write_text(self.value_path(asset, partition_key), encode(value))
+
+    def _write_text(self, path: UPath, text: str) -> None:
         if self.is_local:
             # No fsync per partition (thousands per run): a value lost to a power cut is
             # recomputed by the next loop, and the rename means no reader sees half a file.
