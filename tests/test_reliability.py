@@ -592,4 +592,4 @@ def test_two_loops_at_once_on_one_instance_take_turns(tmp_path, reference, monke
     kept = sorted(
         path.name for path in (home / "storage" / STORAGE_FOLDER / LOOPS_FOLDER).iterdir()
     )
-    assert kept == [f"{first}.json", f"{second}.json"]  # and each loop's, whole
+    assert kept == sorted([f"{first}.json", f"{second}.json"])  # and each loop's, whole

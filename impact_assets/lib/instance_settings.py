@@ -1,10 +1,14 @@
 """The ``dagster.yaml`` of a new local instance: a run queue that runs one loop at a time.
 
 Dagster's own SQLite storage in the folder; runs go through the queue
-(``QueuedRunCoordinator``), and concurrency pools are counted per run with a
-limit of 1, so no two runs that touch a loop asset (every loop asset is in the
-``impact_loop`` pool) are in progress at once, whoever launched them: the CLI,
-the UI, the schedule or a sensor. No usage statistics are sent.
+(``QueuedRunCoordinator``), which starts one run of the loop job at a time (a tag
+concurrency limit on the job's ``impact/loop_run`` tag: the next starts once the
+previous has ended), whoever launched it: the CLI, the UI, the schedule or a
+sensor. Concurrency pools are counted per run with a limit of 1 as well (every loop
+asset is in the ``impact_loop`` pool), which also covers runs outside the queue
+(an in-process run from Python) and other jobs that select loop assets; a pool
+slot is released as a run's last step starts, so pools alone let the next run's
+first step overlap the last step of the one before. No usage statistics are sent.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from impact_assets.lib.keys import LOOP_POOL
+from impact_assets.lib.keys import LOOP_POOL, LOOP_RUN_TAG
 
 # How often the daemon looks at the queue; Dagster's default (5 s) would add seconds
 # to every loop the CLI launches.
@@ -28,6 +32,11 @@ def run_queue_settings() -> str:
         "  config:\n"
         f"    dequeue_interval_seconds: {DEQUEUE_INTERVAL_SECONDS}\n"
         "concurrency:\n"
+        "  runs:\n"
+        "    # one run of the loop job in progress at a time, start to end\n"
+        "    tag_concurrency_limits:\n"
+        f"      - key: {LOOP_RUN_TAG}\n"
+        "        limit: 1\n"
         "  pools:\n"
         f"    # every loop asset is in the `{LOOP_POOL}` pool: one loop run in progress at a time\n"
         "    granularity: run\n"

@@ -45,3 +45,5 @@ OWNERS = ["team:impact-engine"]
 # granularity to `run` and its limit to 1, so Dagster's run queue starts a run touching
 # the loop only when no other such run is in progress (impact_assets/lib/instance_settings.py).
 LOOP_POOL = "impact_loop"
+# Every run of the loop job carries this tag; the run queue starts one such run at a time
+LOOP_RUN_TAG = "impact/loop_run"

@@ -75,5 +75,5 @@ def outcome_reports(
             "scale_results": scale_results,
             "outcome_reports": report,
         }
-        store.write_loop(run_loop_id(context), context.run_id, loop_values)
+        store.write_loop(run_loop_id(context), context.run.run_id, loop_values)
     return report
