@@ -54,19 +54,6 @@ def _home_lock(home: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-@contextlib.contextmanager
-def _home_lock(home: Path) -> Iterator[None]:
-    if fcntl is None:  # Windows
-        yield
-        return
-    with open(home / INIT_LOCK_FILE, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def ui_command(home: Path) -> str:
     """The command that opens the Dagster UI on ``home`` (run from the project root)."""
     return f"DAGSTER_HOME={home} dagster dev -w workspace.yaml"

@@ -12,10 +12,11 @@ import os
 import signal
 import socket
 import subprocess
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from impact_assets.lib.polling import wait_until
 
 STOP_GRACE_SECONDS = 20
 
@@ -113,16 +114,6 @@ def stop(server: Server, first_signal: int = signal.SIGTERM) -> bool:
             os.killpg(pgid, signal.SIGKILL)
         wait_until(lambda: not _group_alive(pgid), 10)
     return True
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
-    """Poll ``condition()`` until it is true or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return bool(condition())
 
 
 def free_port(host: str = "127.0.0.1") -> int:
