@@ -66,7 +66,7 @@ def outcome_reports(
     report = build_loop_report(config, pilot_results, evaluations, allocation, scale_results)
     context.add_output_metadata(report_metadata(report, evaluations, config))
     store = context.resources.io_manager
-    if isinstance(store, RecordIOManager):  # not when a test swaps the IO manager
+    if isinstance(store, RecordIOManager):  # an IO manager of the user's own keeps no loop files
         loop_values = {
             "pilot_results": pilot_results,
             "evaluations": evaluations,
