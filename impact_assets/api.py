@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from impact_assets.config import PortfolioConfig, load_config
+from impact_assets.config import PortfolioConfig
+from impact_assets.config.pinned import resolve_config
 from impact_assets.contracts import (
     AllocateResult,
     Calibration,
@@ -18,21 +19,14 @@ from impact_assets.contracts import (
     MeasurementRecord,
     RecordStatus,
 )
+from impact_assets.lib.config_resource import pin_config
 from impact_assets.lib.executors import DEFAULT_EXECUTOR
+from impact_assets.lib.instance_settings import one_planned_event_per_asset
 from impact_assets.lib.io_manager import value_store
-from impact_assets.lib.keys import LOOP_ID_TAG
-from impact_assets.lib.launch import (
-    LoopOutcome,
-    has_run_queue,
-    loop_run_config,
-    run_in_process,
-)
-from impact_assets.lib.partitions import (
-    PartitionSync,
-    partition_range_tags,
-    sync_initiative_partitions,
-)
-from impact_assets.lib.queue import LoopQueue
+from impact_assets.lib.keys import LOOP_ID_TAG, LOOP_JOB
+from impact_assets.lib.launch import LoopOutcome, loop_run_config, run_in_process
+from impact_assets.lib.partitions import partition_range_tags
+from impact_assets.lib.turns import OWNER_TAG, process_identity
 from impact_assets.loop.ids import new_loop_id
 
 
@@ -87,15 +81,18 @@ class LoopValues:
 
 @dataclass(frozen=True)
 class LoopRun:
-    """What running the loop once did: the partition sync, the run's outcome, the values."""
+    """What running the loop once did: the run's outcome and the loop's values."""
 
-    sync: PartitionSync
     outcome: LoopOutcome
     values: LoopValues
 
 
 def collect_loop_values(
-    instance: dg.DagsterInstance, config: PortfolioConfig, loop_id: str, run_id: str | None = None
+    instance: dg.DagsterInstance,
+    config: PortfolioConfig,
+    loop_id: str,
+    run_id: str | None = None,
+    definitions: dg.Definitions | None = None,
 ) -> LoopValues:
     """Read back every stored record of ``loop_id`` for the config's initiatives.
 
@@ -103,7 +100,7 @@ def collect_loop_values(
     ran since), else from the latest values (a run that stopped early).
     """
 
-    store = value_store(instance)
+    store = value_store(instance, definitions)
     ids = config.initiative_ids
     kept = store.read_loop(loop_id, run_id) if run_id is not None else None
 
@@ -134,39 +131,34 @@ def run_impact_loop(
     run_id: str | None = None,
     tags: Mapping[str, str] | None = None,
     executor: str = DEFAULT_EXECUTOR,
-    on_poll: Callable[[str], None] | None = None,
-    through_queue: bool = False,
-    on_note: Callable[[str], None] | None = None,
 ) -> LoopRun:
-    """Validate the config, sync partitions, run ``impact_loop`` once and read its values back.
+    """Validate the config, run ``impact_loop`` once in this process and read its values back.
 
-    By default the run executes in this process (a notebook sees the components it
-    registered). With ``through_queue`` (the CLI's way) it goes through the
-    instance's run queue, which starts one loop at a time whoever launched it: the
-    instance's daemon starts it, or, when none runs, a daemon started for this
-    loop. An in-process run still holds the loop's pool while it runs, so the queue
-    starts no other loop meanwhile; it does not itself wait for one.
-    ``tags`` are added to the run's own (partition range and loop id);
-    ``on_poll(run_id)`` is called while a queued run is waited for.
+    The run records into ``instance`` like any run (the UI shows it) and executes here,
+    so a notebook's registered components are used. Its config is pinned: every step
+    reads the document validated here, whatever happens to the file meanwhile. When
+    another loop is in progress on the instance, this one's first step waits for it
+    (one loop at a time, lib/turns.py). ``tags`` are added to the run's own (partition
+    range, loop id, the process that runs it).
 
     Raises :class:`~impact_assets.config.ConfigError` for an invalid config.
     """
-    config_path = Path(config_path).resolve()
-    config = load_config(config_path)
-    sync = sync_initiative_partitions(instance, config.initiative_ids)
+    from impact_assets.lib.loading import config_in_environment, load_definitions
+
+    resolved = resolve_config(config_path)
+    pin_config(instance, resolved)
+    config = resolved.config
     loop_id = loop_id or new_loop_id()
-    run_tags = {**(tags or {}), **partition_range_tags(instance), LOOP_ID_TAG: loop_id}
-    run_config = loop_run_config(config_path, executor)
-    if not through_queue:
-        outcome = run_in_process(instance, run_tags, run_config, run_id)
-        return LoopRun(
-            sync, outcome, collect_loop_values(instance, config, loop_id, outcome.run_id)
-        )
-    if not has_run_queue(instance):
-        raise ValueError("through_queue: this instance has no run queue (QueuedRunCoordinator)")
-    with LoopQueue(instance, on_note) as queue:
-        outcome = queue.run(run_tags, run_config, run_id, on_poll)
-        # read now: a loop queued behind this one replaces the stored values
-        return LoopRun(
-            sync, outcome, collect_loop_values(instance, config, loop_id, outcome.run_id)
-        )
+    run_tags = {
+        **(tags or {}),
+        **partition_range_tags(config.initiative_ids),
+        LOOP_ID_TAG: loop_id,
+        OWNER_TAG: process_identity(),
+    }
+    run_config = loop_run_config(resolved.path, resolved.digest, executor)
+    with config_in_environment(resolved.path), one_planned_event_per_asset():
+        definitions = load_definitions()
+        job = definitions.resolve_job_def(LOOP_JOB)
+        outcome = run_in_process(job, instance, run_tags, run_config, run_id)
+    values = collect_loop_values(instance, config, loop_id, outcome.run_id, definitions)
+    return LoopRun(outcome, values)

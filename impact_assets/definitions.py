@@ -1,11 +1,12 @@
 """The Dagster Definitions of the impact loop: everything in the ``defs/`` folder.
 
-``dagster dev``, ``dg`` and the CLI load this module; a file added to ``defs/``
-is picked up without an edit here.
+``dagster dev`` and ``dg`` load this module; a file added to ``defs/`` is picked up
+without an edit here. The definitions are built for the config
+``$IMPACT_ENGINE_CONFIG`` names (``config.yaml`` by default): its initiatives are the
+``initiatives`` partitions, and the job's default run config pins its document. For
+another config: ``impact_assets.lib.loading.definitions_for(path)``.
 """
 
-from pathlib import Path
+from impact_assets.lib.loading import load_definitions
 
-import dagster as dg
-
-defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+defs = load_definitions()

@@ -21,11 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import dagster as dg
-
 from impact_assets.config import PROJECT_ROOT, load_config
 from impact_assets.lib.keys import LOOP_ASSETS
-from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.lib.partitions import partition_range_tags
 from impact_assets.loop.ids import new_loop_id
 from impact_assets.ui.browser import HeadlessChromium, find_chromium
 from impact_assets.ui.server import DagsterDevServer, PeakMemory
@@ -140,9 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="impact-screenshots-"))
     try:
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            sync_initiative_partitions(instance, load_config(config_path).initiative_ids)
-            tags = {**partition_range_tags(instance), "impact/loop_id": new_loop_id()}
+        ids = load_config(config_path).initiative_ids
+        tags = {**partition_range_tags(ids), "impact/loop_id": new_loop_id()}
 
         with DagsterDevServer(home, config_path=config_path) as server:
             print(f"dagster dev ready in {server.ready_seconds:.1f} s at {server.url}")

@@ -14,11 +14,14 @@ import dagster as dg
 import pytest
 import yaml
 
-from impact_assets.config import CONFIG_ENV_VAR, load_config
+from impact_assets.api import run_impact_loop
+from impact_assets.config import CONFIG_ENV_VAR
 from impact_assets.contracts import AllocateResult, LoopReport, MeasurementRecord
 from impact_assets.lib.io_manager import value_store
-from impact_assets.lib.launch import LoopOutcome, loop_run_config, run_in_process
-from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.lib.keys import LOOP_ID_TAG, LOOP_JOB
+from impact_assets.lib.launch import LoopOutcome
+from impact_assets.lib.loading import definitions_for
+from impact_assets.lib.partitions import partition_range_tags
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RUN_ONCE = PROJECT_ROOT / "scripts" / "run_once.py"
@@ -57,15 +60,22 @@ def run_loop(
     loop_id: str = "20260101T000000Z-test0001",
     monkeypatch: Any = None,
 ) -> LoopOutcome:
-    """Sync partitions from the config and run the real ``impact_loop`` job once."""
+    """Run the real ``impact_loop`` job once on the config, as the Python API does."""
     if monkeypatch is not None:
         monkeypatch.setenv(CONFIG_ENV_VAR, str(config_path))
     else:
         os.environ[CONFIG_ENV_VAR] = str(config_path)
-    config = load_config(config_path)
-    sync_initiative_partitions(instance, config.initiative_ids)
-    tags = {**partition_range_tags(instance), "impact/loop_id": loop_id}
-    return run_in_process(instance, tags, loop_run_config(config_path))
+    return run_impact_loop(config_path, instance, loop_id=loop_id).outcome
+
+
+def loop_job(config_path: Path) -> dg.JobDefinition:
+    """The ``impact_loop`` job of the definitions built for the config."""
+    return definitions_for(config_path).resolve_job_def(LOOP_JOB)
+
+
+def loop_tags(ids: list[str], loop_id: str) -> dict[str, str]:
+    """A loop run's tags: every initiative partition, and the loop id."""
+    return {**partition_range_tags(ids), LOOP_ID_TAG: loop_id}
 
 
 def stored_pilots(instance: dg.DagsterInstance, ids: list[str]) -> dict[str, MeasurementRecord]:
@@ -82,23 +92,6 @@ def stored_allocation(instance: dg.DagsterInstance) -> AllocateResult:
 
 def stored_report(instance: dg.DagsterInstance) -> LoopReport:
     return value_store(instance).read("outcome_reports")
-
-
-def home_without_run_queue(home: Path) -> Path:
-    """A ``DAGSTER_HOME`` whose instance has no run queue: the CLI runs the loop in-process.
-
-    Tests that register a component in the test process need this: a queued run executes
-    in a worker process, which sees only what the project's code registers.
-    """
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(
-        "telemetry:\n  enabled: false\n"
-        "run_coordinator:\n"
-        "  module: dagster.core.run_coordinator\n"
-        "  class: DefaultRunCoordinator\n",
-        encoding="utf-8",
-    )
-    return home
 
 
 def run_cli(
@@ -165,6 +158,25 @@ def open_instance(home: Path) -> Iterator[dg.DagsterInstance]:
             os.environ.pop("DAGSTER_HOME", None)
         else:
             os.environ["DAGSTER_HOME"] = previous
+
+
+def work_spans(instance: dg.DagsterInstance) -> dict[str, tuple[float, float]]:
+    """Each run's first and last materialization: the span in which it changed values.
+
+    A run waiting for its turn has started (its first step waits), but materialises
+    nothing until the loop run ahead of it has ended.
+    """
+    spans = {}
+    for run in instance.get_runs():
+        stamps = [
+            record.timestamp
+            for record in instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            )
+        ]
+        if stamps:
+            spans[run.run_id] = (min(stamps), max(stamps))
+    return spans
 
 
 def live_required() -> bool:

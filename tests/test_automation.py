@@ -14,6 +14,7 @@ import pytest
 from helpers import (
     PROJECT_ROOT,
     cli_output_json,
+    loop_job,
     open_instance,
     portfolio,
     run_cli,
@@ -25,19 +26,20 @@ from helpers import (
 )
 
 from impact_assets.config import CONFIG_ENV_VAR
+from impact_assets.config.pinned import resolve_config
 from impact_assets.contracts import RecordStatus
 from impact_assets.defs.schedules import configured_cron, loop_schedule
 from impact_assets.defs.sensors import (
     SCALE_DATA_TRIGGER,
     TRIGGER_TAG,
-    initiative_partitions_sensor,
-    scale_data_sensor,
+    build_partitions_sensor,
+    build_scale_data_sensor,
 )
 from impact_assets.lib.config_resource import ImpactConfigResource
 from impact_assets.lib.executors import EXECUTOR_ENV_VAR
 from impact_assets.lib.keys import LOOP_ID_TAG, OUTCOME_REPORTS, SCALE_RESULTS
-from impact_assets.lib.launch import impact_loop_job, run_in_process
-from impact_assets.lib.partitions import INITIATIVES
+from impact_assets.lib.launch import run_in_process
+from impact_assets.lib.partitions import loaded_config
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -49,28 +51,34 @@ def resources(config_path: Path) -> dict[str, object]:
     return {"impact_config": ImpactConfigResource(path=str(config_path))}
 
 
-def tick(instance: dg.DagsterInstance, config_path: Path, when: datetime = MONDAY_6AM):
-    context = dg.build_schedule_context(
+def tick(
+    instance: dg.DagsterInstance,
+    config_path: Path,
+    loaded_from: Path | None = None,
+    when: datetime = MONDAY_6AM,
+):
+    """A tick of the schedule the definitions built when ``loaded_from`` (the config by
+    default) was the config, reading ``config_path`` as it is now."""
+    schedule = loop_schedule(loaded_config(loaded_from or config_path))
+    with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=when, resources=resources(config_path)
-    )
-    return loop_schedule(config_path).evaluate_tick(context)
+    ) as context:
+        return schedule.evaluate_tick(context)
 
 
 def sense(sensor: dg.SensorDefinition, instance, config_path: Path, cursor: str | None = None):
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources=resources(config_path)
-    )
-    return sensor.evaluate_tick(context)
+    ) as context:
+        return sensor.evaluate_tick(context)
 
 
-def apply_partition_requests(instance: dg.DagsterInstance, requests) -> None:
-    """What the sensor daemon does with a tick's dynamic partition requests."""
-    for request in requests:
-        if isinstance(request, dg.AddDynamicPartitionsRequest):
-            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
-        else:
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(request.partitions_def_name, key)
+def partitions_sensor(loaded_from: Path) -> dg.SensorDefinition:
+    return build_partitions_sensor(loaded_config(loaded_from))
+
+
+def scale_data_sensor(config_path: Path) -> dg.SensorDefinition:
+    return build_scale_data_sensor(loaded_config(config_path))
 
 
 # --- the schedule -------------------------------------------------------------------------
@@ -78,43 +86,51 @@ def apply_partition_requests(instance: dg.DagsterInstance, requests) -> None:
 
 def test_schedule_uses_the_configs_cron_and_falls_back_to_the_default(tmp_path):
     custom = write_config(tmp_path, portfolio(schedule="30 5 * * *"))
-    assert loop_schedule(custom).cron_schedule == "30 5 * * *"
+    assert loop_schedule(loaded_config(custom)).cron_schedule == "30 5 * * *"
     plain = write_config(tmp_path, portfolio(), "plain.yaml")
-    assert loop_schedule(plain).cron_schedule == "0 6 * * 1"
+    assert loop_schedule(loaded_config(plain)).cron_schedule == "0 6 * * 1"
     assert configured_cron(tmp_path / "missing.yaml") == "0 6 * * 1"
     unusable = write_config(tmp_path, portfolio(schedule="every monday"), "bad.yaml")
-    assert loop_schedule(unusable).cron_schedule == "0 6 * * 1"
-    schedule = loop_schedule(unusable)
+    assert loop_schedule(loaded_config(unusable)).cron_schedule == "0 6 * * 1"
+    schedule = loop_schedule(loaded_config(unusable))
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status is dg.DefaultScheduleStatus.STOPPED
 
 
-def test_a_tick_changes_nothing_and_waits_for_partitions_to_match_the_config(tmp_path, instance):
-    instance.add_dynamic_partitions(INITIATIVES, ["removed-initiative", "init-002"])
+def test_a_tick_waits_until_the_definitions_load_the_configs_initiatives(tmp_path, instance):
+    before = write_config(
+        tmp_path,
+        portfolio(
+            initiatives=[
+                {"initiative_id": "removed-initiative", "cost_to_scale": 1000},
+                {"initiative_id": "init-002", "cost_to_scale": 15000},
+            ]
+        ),
+        "before.yaml",
+    )
     config_path = write_config(tmp_path, portfolio())
 
-    pending = tick(instance, config_path)
+    pending = tick(instance, config_path, loaded_from=before)
 
     assert not pending.run_requests
-    assert "2 to add (init-001, init-003)" in pending.skip_message
-    assert "1 to delete (removed-initiative)" in pending.skip_message
-    assert "initiative_partitions_sensor" in pending.skip_message
-    assert instance.get_dynamic_partitions(INITIATIVES) == ["removed-initiative", "init-002"]
+    assert "2 new in the config (init-001, init-003)" in pending.skip_message
+    assert "1 no longer in it (removed-initiative)" in pending.skip_message
+    assert "Reload the definitions" in pending.skip_message
 
-    sync = sense(initiative_partitions_sensor, instance, config_path)
-    apply_partition_requests(instance, sync.dynamic_partitions_requests)
-    data = tick(instance, config_path)
+    data = tick(instance, config_path)  # after a reload: the definitions load the config
 
     assert data.skip_message is None
     assert len(data.run_requests) == 1
     request = data.run_requests[0]
     assert request.job_name in (None, "impact_loop")
     assert request.partition_key is None and request.asset_selection is None
-    assert instance.get_dynamic_partitions(INITIATIVES) == ["init-002", "init-001", "init-003"]
-    assert request.tags[RANGE_START] == "init-002"
+    assert request.tags[RANGE_START] == "init-001"
     assert request.tags[RANGE_END] == "init-003"
     assert re.fullmatch(r"20260105T060000Z-[0-9a-f]{8}", request.tags[LOOP_ID_TAG])
     assert request.run_key == "impact_loop@20260105T060000Z"
+    pinned = request.run_config["resources"]["impact_config"]["config"]
+    digest = resolve_config(config_path).digest
+    assert pinned == {"path": str(config_path.resolve()), "digest": digest}
 
 
 def test_an_invalid_config_skips_the_tick_with_the_validation_message(tmp_path, instance):
@@ -125,17 +141,15 @@ def test_an_invalid_config_skips_the_tick_with_the_validation_message(tmp_path, 
     assert not data.run_requests
     assert "budget" in data.skip_message
     assert "max_workers" in data.skip_message
-    assert instance.get_dynamic_partitions(INITIATIVES) == []
 
 
 def test_a_scheduled_tick_runs_the_whole_loop(tmp_path, instance, monkeypatch):
     config_path = write_config(tmp_path, portfolio(budget=30000))
     monkeypatch.setenv(CONFIG_ENV_VAR, str(config_path))
-    instance.add_dynamic_partitions(INITIATIVES, ["init-001", "init-002", "init-003"])
     request = tick(instance, config_path).run_requests[0]
     assert request.run_config["execution"] == {"config": {"in_process": {}}}
 
-    outcome = run_in_process(instance, request.tags, request.run_config)
+    outcome = run_in_process(loop_job(config_path), instance, request.tags, request.run_config)
 
     assert outcome.success, outcome.step_failures
     run = instance.get_run_by_id(outcome.run_id)
@@ -158,43 +172,40 @@ def test_a_scheduled_tick_runs_the_whole_loop(tmp_path, instance, monkeypatch):
     assert checks and all(check.passed for check in checks)
 
 
-# --- the partition-sync sensor ----------------------------------------------------------
+# --- the partitions sensor ----------------------------------------------------------------
 
 
-def test_partition_sync_adds_and_deletes_and_is_idempotent(tmp_path, instance):
-    instance.add_dynamic_partitions(INITIATIVES, ["init-001", "retired"])
+def test_the_partitions_sensor_says_when_the_config_and_the_partitions_differ(tmp_path, instance):
+    loaded_from = write_config(
+        tmp_path,
+        portfolio(
+            initiatives=[
+                {"initiative_id": "init-001", "cost_to_scale": 1000},
+                {"initiative_id": "retired", "cost_to_scale": 1000},
+            ]
+        ),
+        "loaded.yaml",
+    )
     config_path = write_config(tmp_path, portfolio())
 
-    first = sense(initiative_partitions_sensor, instance, config_path)
+    differ = sense(partitions_sensor(loaded_from), instance, config_path)
 
-    assert not first.run_requests
-    requests = first.dynamic_partitions_requests
-    adds = [r for r in requests if isinstance(r, dg.AddDynamicPartitionsRequest)]
-    deletes = [r for r in requests if isinstance(r, dg.DeleteDynamicPartitionsRequest)]
-    assert [list(r.partition_keys) for r in adds] == [["init-002", "init-003"]]
-    assert [list(r.partition_keys) for r in deletes] == [["retired"]]
-    apply_partition_requests(instance, requests)
-    assert sorted(instance.get_dynamic_partitions(INITIATIVES)) == [
-        "init-001",
-        "init-002",
-        "init-003",
-    ]
+    assert not differ.run_requests and not differ.dynamic_partitions_requests
+    assert "2 new in the config (init-002, init-003)" in differ.skip_message
+    assert "1 no longer in it (retired)" in differ.skip_message
 
-    second = sense(initiative_partitions_sensor, instance, config_path)
+    same = sense(partitions_sensor(config_path), instance, config_path)
 
-    assert not second.dynamic_partitions_requests and not second.run_requests
-    assert "already match" in second.skip_message
+    assert "match the config" in same.skip_message
 
 
-def test_partition_sync_skips_an_invalid_config_without_touching_partitions(tmp_path, instance):
-    instance.add_dynamic_partitions(INITIATIVES, ["init-001"])
+def test_the_partitions_sensor_names_the_problems_of_an_invalid_config(tmp_path, instance):
     config_path = write_config(tmp_path, "budget: [not, a, number]\ninitiatives: []\n")
 
-    data = sense(initiative_partitions_sensor, instance, config_path)
+    data = sense(partitions_sensor(config_path), instance, config_path)
 
-    assert not data.dynamic_partitions_requests
+    assert not data.run_requests
     assert "budget" in data.skip_message
-    assert instance.get_dynamic_partitions(INITIATIVES) == ["init-001"]
 
 
 # --- the scale-data sensor --------------------------------------------------------------
@@ -242,8 +253,8 @@ def only_request(data) -> dg.RunRequest:
     return data.run_requests[0]
 
 
-def requested_ids(instance, request: dg.RunRequest) -> list[str]:
-    keys = instance.get_dynamic_partitions(INITIATIVES)
+def requested_ids(config_path: Path, request: dg.RunRequest) -> list[str]:
+    keys = list(loaded_config(config_path).initiative_ids)
     start, end = keys.index(request.tags[RANGE_START]), keys.index(request.tags[RANGE_END])
     return keys[start : end + 1]
 
@@ -252,28 +263,28 @@ def test_scale_data_sensor_fires_once_per_new_or_changed_file(tmp_path, instance
     config_path = awaiting_loop
     loop_id = stored_allocation(instance).loop_id
 
-    nothing_yet = sense(scale_data_sensor, instance, config_path)
+    nothing_yet = sense(scale_data_sensor(config_path), instance, config_path)
     assert not nothing_yet.run_requests and "no new scale data" in nothing_yet.skip_message
 
     experiment = arrive(tmp_path, "experiment_scale.csv")
-    first = sense(scale_data_sensor, instance, config_path)
+    first = sense(scale_data_sensor(config_path), instance, config_path)
     request = only_request(first)
-    assert requested_ids(instance, request) == ["checkout-redesign"]
+    assert requested_ids(config_path, request) == ["checkout-redesign"]
     assert set(request.asset_selection) == {SCALE_RESULTS, OUTCOME_REPORTS}
     assert request.tags[LOOP_ID_TAG] == loop_id
     assert request.tags[TRIGGER_TAG] == SCALE_DATA_TRIGGER
 
-    unchanged = sense(scale_data_sensor, instance, config_path, cursor=first.cursor)
+    unchanged = sense(scale_data_sensor(config_path), instance, config_path, cursor=first.cursor)
     assert not unchanged.run_requests
 
     arrive(tmp_path, "its_scale.csv")
-    second = sense(scale_data_sensor, instance, config_path, cursor=first.cursor)
-    assert requested_ids(instance, only_request(second)) == ["newsletter"]
+    second = sense(scale_data_sensor(config_path), instance, config_path, cursor=first.cursor)
+    assert requested_ids(config_path, only_request(second)) == ["newsletter"]
 
     touch_later(experiment)
-    changed = sense(scale_data_sensor, instance, config_path, cursor=second.cursor)
+    changed = sense(scale_data_sensor(config_path), instance, config_path, cursor=second.cursor)
     again = only_request(changed)
-    assert requested_ids(instance, again) == ["checkout-redesign"]
+    assert requested_ids(config_path, again) == ["checkout-redesign"]
     assert again.run_key != request.run_key
     assert json.loads(changed.cursor).keys() == {"checkout-redesign", "newsletter"}
 
@@ -284,12 +295,13 @@ def test_scale_data_run_scales_those_initiatives_and_then_never_fires_for_them(
     config_path = awaiting_loop
     allocation = stored_allocation(instance)
     experiment = arrive(tmp_path, "experiment_scale.csv")
-    data = sense(scale_data_sensor, instance, config_path)
+    data = sense(scale_data_sensor(config_path), instance, config_path)
     request = only_request(data)
 
-    result = impact_loop_job().execute_in_process(
+    result = loop_job(config_path).execute_in_process(
         instance=instance,
         tags=request.tags,
+        run_config=request.run_config,
         asset_selection=request.asset_selection,
         raise_on_error=False,
     )
@@ -306,7 +318,7 @@ def test_scale_data_run_scales_those_initiatives_and_then_never_fires_for_them(
 
     touch_later(experiment)
     for cursor in (None, data.cursor):
-        later = sense(scale_data_sensor, instance, config_path, cursor=cursor)
+        later = sense(scale_data_sensor(config_path), instance, config_path, cursor=cursor)
         assert not later.run_requests
 
 
@@ -315,21 +327,21 @@ def test_scale_data_for_non_neighbours_goes_in_successive_runs(tmp_path, instanc
     arrive(tmp_path, "experiment_scale.csv")
     arrive(tmp_path, "its_scale.csv")
 
-    first = sense(scale_data_sensor, instance, config_path)
-    assert requested_ids(instance, only_request(first)) == ["checkout-redesign"]
+    first = sense(scale_data_sensor(config_path), instance, config_path)
+    assert requested_ids(config_path, only_request(first)) == ["checkout-redesign"]
 
     run = instance.create_run_for_job(
-        impact_loop_job(),
+        loop_job(config_path),
         tags={TRIGGER_TAG: SCALE_DATA_TRIGGER},
         status=dg.DagsterRunStatus.STARTED,
     )
-    waiting = sense(scale_data_sensor, instance, config_path, cursor=first.cursor)
+    waiting = sense(scale_data_sensor(config_path), instance, config_path, cursor=first.cursor)
     assert not waiting.run_requests
     assert run.run_id in waiting.skip_message and "newsletter" in waiting.skip_message
 
     instance.report_run_failed(run)
-    second = sense(scale_data_sensor, instance, config_path, cursor=first.cursor)
-    assert requested_ids(instance, only_request(second)) == ["newsletter"]
+    second = sense(scale_data_sensor(config_path), instance, config_path, cursor=first.cursor)
+    assert requested_ids(config_path, only_request(second)) == ["newsletter"]
 
 
 def test_scale_data_sensor_ignores_initiatives_already_scaled(tmp_path, instance, monkeypatch):
@@ -340,7 +352,7 @@ def test_scale_data_sensor_ignores_initiatives_already_scaled(tmp_path, instance
     )
     touch_later(tmp_path / "data" / "experiment_scale.csv")
 
-    data = sense(scale_data_sensor, instance, config_path)
+    data = sense(scale_data_sensor(config_path), instance, config_path)
 
     assert not data.run_requests
 

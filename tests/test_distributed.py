@@ -20,17 +20,27 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 from distributed_cluster import Cluster, running_cluster
-from helpers import PROJECT_ROOT, RUN_ONCE, cli_output_json, open_instance, run_cli
+from helpers import (
+    PROJECT_ROOT,
+    RUN_ONCE,
+    cli_output_json,
+    open_instance,
+    run_cli,
+    work_spans,
+)
 from test_measure_pool import pid_measure  # noqa: F401  (a fixture)
+from upath import UPath
 
 from impact_assets.cluster import postgres
 from impact_assets.config import CONFIG_ENV_VAR
 from impact_assets.config.models import PortfolioConfig
 from impact_assets.contracts import RecordStatus
 from impact_assets.lib.instance_settings import distributed_instance_settings
+from impact_assets.lib.io_manager import RecordIOManager
 from impact_assets.lib.keys import LOOP_ID_TAG
-from impact_assets.lib.queue import DAEMON_TAG
+from impact_assets.lib.turns import OWNER_TAG
 from impact_assets.loop import stages
 from impact_assets.loop.measure_pool import MeasurePool
 
@@ -233,6 +243,62 @@ def test_stopping_postgres_mid_loop_fails_clearly_and_the_rerun_gives_the_same_r
     assert statuses == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
 
 
+PARTITIONED = ("pilot_results", "evaluations", "scale_results")
+
+
+def events_and_values(cluster: Cluster) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """For every partition of the loop: the run of its latest materialization event, and
+    the loop id of the value stored for it (None when no value is stored)."""
+    values = RecordIOManager(UPath(cluster.variables["IMPACT_ENGINE_VALUES_URL"]))
+    seen = {}
+    with cluster.environment(), open_instance(cluster.home) as instance:
+        for asset in PARTITIONED:
+            for partition in PortfolioConfig.model_validate(
+                yaml.safe_load(cluster.config_path.read_text())
+            ).initiative_ids:
+                records = instance.fetch_materializations(
+                    dg.AssetRecordsFilter(dg.AssetKey(asset), asset_partitions=[partition]),
+                    limit=1,
+                ).records
+                stored = values.read_or_none(asset, partition)
+                seen[(asset, partition)] = (
+                    records[0].run_id if records else None,
+                    stored.loop_id if stored is not None else None,
+                )
+    return seen
+
+
+def test_a_run_killed_mid_step_leaves_no_event_without_its_value(
+    cluster, local_document, tmp_path
+):
+    """Events are written in batches of 1,000 (DAGSTER_EVENT_BATCH_SIZE): a run killed while
+    it holds a batch loses those events, never a value the event log says was stored."""
+    assert cluster.variables["DAGSTER_EVENT_BATCH_SIZE"] == "1000"
+    loop = BackgroundLoop(cluster, tmp_path / "killed.json")
+    loop.wait_for_line("[4/5] MEASURE (scale)", timeout=LOOP_TIMEOUT_SECONDS)
+    loop.process.send_signal(signal.SIGKILL)
+    assert loop.finish(timeout=60) == -signal.SIGKILL
+
+    with cluster.environment(), open_instance(cluster.home) as instance:
+        (killed,) = instance.get_runs(limit=1)
+    for (asset, partition), (run_id, stored_loop) in events_and_values(cluster).items():
+        if run_id == killed.run_id:  # an event of the killed run: its value was stored
+            assert stored_loop == LOOP_ID, (asset, partition)
+
+    rerun = distributed_cli(
+        cluster, "--quiet", "--loop-id", LOOP_ID, "--output-json", str(tmp_path / "rerun.json")
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert (tmp_path / "rerun.json").read_bytes() == local_document
+    with cluster.environment(), open_instance(cluster.home) as instance:
+        latest, previous = instance.get_runs(limit=2)
+        assert previous.run_id == killed.run_id
+        assert previous.status is dg.DagsterRunStatus.FAILURE  # marked by the rerun
+    after = events_and_values(cluster)
+    assert {run_id for run_id, _ in after.values()} == {latest.run_id}
+    assert {stored for _, stored in after.values()} == {LOOP_ID}
+
+
 # Last in the module: its two loops join the cluster's calibration history, so a loop
 # of LOOP_ID after them would learn from them and differ from the local document.
 def test_clients_of_two_hosts_run_one_loop_at_a_time_on_one_postgres(cluster, tmp_path):
@@ -274,9 +340,12 @@ def test_clients_of_two_hosts_run_one_loop_at_a_time_on_one_postgres(cluster, tm
             loop_id: instance.get_run_records(dg.RunsFilter(tags={LOOP_ID_TAG: loop_id}))
             for loop_id in loop_ids.values()
         }
+        spans = work_spans(instance)
     assert all(len(records) == 1 for records in runs.values()), runs
-    (first, second) = sorted((records[0] for records in runs.values()), key=lambda r: r.start_time)
-    assert {first.dagster_run.status, second.dagster_run.status} == {dg.DagsterRunStatus.SUCCESS}
-    assert first.end_time <= second.start_time, "the two loops were in progress at once"
-    # both were started by the cluster's daemon, not one of their own
-    assert all(DAEMON_TAG not in record.dagster_run.tags for record in (first, second))
+    records = [records[0] for records in runs.values()]
+    assert {record.dagster_run.status for record in records} == {dg.DagsterRunStatus.SUCCESS}
+    (_, first_end), (second_start, _) = sorted(spans[r.dagster_run.run_id] for r in records)
+    assert first_end < second_start, "the two loops changed values at the same time"
+    # each ran in its own client process, ordered through the one database
+    owners = {record.dagster_run.tags[OWNER_TAG] for record in records}
+    assert {owner.split("/")[1] for owner in owners} == {str(c.pid) for c in clients}

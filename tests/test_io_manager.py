@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-import dagster as dg
-from helpers import portfolio, write_config
+from helpers import loop_job, loop_tags, portfolio, write_config
 from upath import UPath
 
 from impact_assets.contracts import AllocateResult, LoopReport, MeasurementRecord
@@ -20,19 +19,12 @@ from impact_assets.lib.keys import (
     CALIBRATION,
     CALIBRATION_HISTORY,
     EVALUATIONS,
-    LOOP_ID_TAG,
     PILOT_RESULTS,
 )
-from impact_assets.lib.launch import impact_loop_job, loop_run_config
-from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.lib.launch import loop_run_config
 
 IDS = ["init-001", "init-002", "init-003"]
 LOOP_ID = "20260101T000000Z-iomanag0"
-
-
-def loop_tags(instance: dg.DagsterInstance) -> dict[str, str]:
-    sync_initiative_partitions(instance, IDS)
-    return {**partition_range_tags(instance), LOOP_ID_TAG: LOOP_ID}
 
 
 def test_the_loop_runs_with_its_values_on_a_non_local_filesystem(tmp_path, instance):
@@ -41,8 +33,8 @@ def test_the_loop_runs_with_its_values_on_a_non_local_filesystem(tmp_path, insta
     run_config = loop_run_config(config_path)
     run_config["resources"]["io_manager"] = {"config": {"base_dir": base}}
 
-    result = impact_loop_job().execute_in_process(
-        instance=instance, tags=loop_tags(instance), run_config=run_config
+    result = loop_job(config_path).execute_in_process(
+        instance=instance, tags=loop_tags(IDS, LOOP_ID), run_config=run_config
     )
 
     assert result.success
@@ -60,9 +52,9 @@ def test_the_loop_runs_with_its_values_on_a_non_local_filesystem(tmp_path, insta
 
 def test_a_value_a_step_needs_and_cannot_find_fails_the_step_naming_it(tmp_path, instance):
     config_path = write_config(tmp_path, portfolio())
-    tags = loop_tags(instance)
+    tags = loop_tags(IDS, LOOP_ID)
     store = value_store(instance)
-    prepared = impact_loop_job().execute_in_process(  # every pilot, and the loop's calibration
+    prepared = loop_job(config_path).execute_in_process(  # every pilot, and the loop's calibration
         instance=instance,
         tags=tags,
         run_config=loop_run_config(config_path),
@@ -70,7 +62,7 @@ def test_a_value_a_step_needs_and_cannot_find_fails_the_step_naming_it(tmp_path,
     )
     assert prepared.success
     for initiative_id in IDS[:1]:  # only the first initiative was ever evaluated
-        evaluated = impact_loop_job().execute_in_process(
+        evaluated = loop_job(config_path).execute_in_process(
             instance=instance,
             tags={**tags, "dagster/asset_partition_range_end": initiative_id},
             run_config=loop_run_config(config_path),
@@ -78,7 +70,7 @@ def test_a_value_a_step_needs_and_cannot_find_fails_the_step_naming_it(tmp_path,
         )
         assert evaluated.success
 
-    result = impact_loop_job().execute_in_process(
+    result = loop_job(config_path).execute_in_process(
         instance=instance,
         tags=tags,
         run_config=loop_run_config(config_path),

@@ -8,7 +8,6 @@ from typing import Any
 import dagster as dg
 import pytest
 from helpers import (
-    home_without_run_queue,
     portfolio,
     run_loop,
     stored_allocation,
@@ -24,7 +23,7 @@ from impact_assets.components.measure.mock import MockMeasure
 from impact_assets.config import CONFIG_ENV_VAR
 from impact_assets.contracts import RecordStatus
 from impact_assets.lib.keys import LOOP_ASSETS, LOOP_ID_TAG
-from impact_assets.lib.partitions import INITIATIVES
+from impact_assets.lib.loading import definitions_for
 
 IDS = ["init-001", "init-002", "init-003"]
 PARTITIONED = ["pilot_results", "evaluations", "scale_results"]
@@ -81,10 +80,16 @@ def test_pilot_and_scale_measurements_differ(instance, tmp_path, monkeypatch):
         assert scale.diagnostics["sample_id"] != pilot.diagnostics["sample_id"]
 
 
+def partition_keys(config_path) -> list[str]:
+    """The ``initiatives`` partitions of the definitions built for the config."""
+    pilot_results = definitions_for(config_path).get_assets_def("pilot_results")
+    return pilot_results.partitions_def.get_partition_keys()
+
+
 def test_partitions_follow_the_config(instance, tmp_path, monkeypatch):
     config_path = write_config(tmp_path, portfolio())
     assert run_loop(instance, config_path, monkeypatch=monkeypatch).success
-    assert instance.get_dynamic_partitions(INITIATIVES) == IDS
+    assert partition_keys(config_path) == IDS
 
     changed = portfolio(
         initiatives=[
@@ -98,7 +103,11 @@ def test_partitions_follow_the_config(instance, tmp_path, monkeypatch):
         instance, config_path, loop_id="20260101T000001Z-changed0", monkeypatch=monkeypatch
     )
     assert outcome.success
-    assert instance.get_dynamic_partitions(INITIATIVES) == ["init-001", "init-003", "init-004"]
+    assert partition_keys(config_path) == ["init-001", "init-003", "init-004"]
+    assert instance.get_materialized_partitions(dg.AssetKey("pilot_results")) == {
+        *IDS,
+        "init-004",
+    }  # init-002's history stays in the event log
     allocation = stored_allocation(instance)
     assert "init-002" not in allocation.selected_initiatives
     assert "init-004" in allocation.selected_initiatives  # the budget buys all three
@@ -124,7 +133,7 @@ def failing_measure():
 
 
 def test_one_failing_initiative_is_isolated(failing_measure, tmp_path, monkeypatch, capsys):
-    home = home_without_run_queue(tmp_path / "home")
+    home = tmp_path / "home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv(CONFIG_ENV_VAR, "")
     config_path = write_config(tmp_path, portfolio(measure={"component": failing_measure}))

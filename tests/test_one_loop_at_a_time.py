@@ -1,4 +1,5 @@
-"""One loop at a time per instance, enforced by Dagster's run queue, whoever launches it."""
+"""One loop at a time per instance, whoever launches it: the UI through Dagster's run queue,
+the CLI in its own process; each loop's work ends before the next one's begins."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import threading
 
 import dagster as dg
 import pytest
-from helpers import PROJECT_ROOT, RUN_ONCE, open_instance, skip_or_fail
+from helpers import PROJECT_ROOT, RUN_ONCE, open_instance, skip_or_fail, work_spans
 
 from impact_assets.config import CONFIG_ENV_VAR, load_config
 from impact_assets.lib.keys import LOOP_ID_TAG
-from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
-from impact_assets.lib.queue import DAEMON_TAG
+from impact_assets.lib.partitions import partition_range_tags
+from impact_assets.lib.turns import OWNER_TAG
 from impact_assets.ui.server import DagsterDevServer
 
 pytestmark = pytest.mark.live
@@ -23,22 +24,15 @@ pytestmark = pytest.mark.live
 CONFIG = PROJECT_ROOT / "config.yaml"
 
 
-def intervals(instance: dg.DagsterInstance) -> dict[str, tuple[float, float, str]]:
-    """Each run's (start, end, status), keyed by run id."""
-    return {
-        record.dagster_run.run_id: (record.start_time, record.end_time, record.dagster_run.status)
-        for record in instance.get_run_records()
-    }
-
-
 def test_a_cli_loop_and_a_ui_run_launched_together_do_not_overlap(tmp_path):
     if importlib.util.find_spec("dagster_webserver") is None:
         skip_or_fail("dagster-webserver is not installed")
     home = tmp_path / "home"
+    tags = {
+        **partition_range_tags(load_config(CONFIG).initiative_ids),
+        LOOP_ID_TAG: "20260101T000000Z-fromui00",
+    }
     with DagsterDevServer(home, config_path=CONFIG) as dev:
-        with open_instance(home) as instance:
-            sync_initiative_partitions(instance, load_config(CONFIG).initiative_ids)
-            tags = {**partition_range_tags(instance), LOOP_ID_TAG: "20260101T000000Z-fromui00"}
         env = {**os.environ, "DAGSTER_HOME": str(home)}
         env.pop(CONFIG_ENV_VAR, None)
         cli = subprocess.Popen(
@@ -60,13 +54,14 @@ def test_a_cli_loop_and_a_ui_run_launched_together_do_not_overlap(tmp_path):
         assert dev.wait_for_run(launched["run_id"]) == "SUCCESS"
 
         with open_instance(home) as instance:
-            runs = intervals(instance)
-            cli_runs = instance.get_runs(
-                filters=dg.RunsFilter(tags={LOOP_ID_TAG: "20260101T000000Z-fromcli0"})
-            )
+            runs = {run.run_id: run for run in instance.get_runs()}
+            spans = work_spans(instance)
     assert len(runs) == 2 and launched["run_id"] in runs
-    assert [status for _, _, status in runs.values()] == [dg.DagsterRunStatus.SUCCESS] * 2
-    (first_start, first_end, _), (second_start, second_end, _) = sorted(runs.values())
-    assert first_end <= second_start, "the two loops were in progress at the same time"
-    # The CLI saw the UI's daemon and queued its run there: the same mechanism.
-    assert len(cli_runs) == 1 and DAEMON_TAG not in cli_runs[0].tags
+    assert {run.status for run in runs.values()} == {dg.DagsterRunStatus.SUCCESS}
+    (_, first_end), (second_start, _) = sorted(spans.values())
+    assert first_end < second_start, "the two loops changed values at the same time"
+    # the CLI ran its loop in its own process; the UI's went through the queue to a worker
+    (cli_run,) = [run for run in runs.values() if run.run_id != launched["run_id"]]
+    assert cli_run.tags[LOOP_ID_TAG] == "20260101T000000Z-fromcli0"
+    assert cli_run.tags[OWNER_TAG].split("/")[1] == str(cli.pid)
+    assert OWNER_TAG not in runs[launched["run_id"]].tags  # Dagster's run monitoring watches it

@@ -19,7 +19,6 @@ from helpers import (
     PROJECT_ROOT,
     RUN_ONCE,
     cli_output_json,
-    home_without_run_queue,
     portfolio,
     run_cli,
     run_loop,
@@ -38,7 +37,8 @@ from impact_assets.components.measure.mock import MockMeasure
 from impact_assets.config import CONFIG_ENV_VAR, ConfigError, load_config
 from impact_assets.contracts import RecordStatus
 from impact_assets.contracts.codec import decode
-from impact_assets.lib.io_manager import LOOPS_FOLDER, STORAGE_FOLDER, write_atomically
+from impact_assets.files import write_atomically
+from impact_assets.lib.io_manager import LOOPS_FOLDER, STORAGE_FOLDER
 from impact_assets.loop.execution import RETRY_ATTEMPTS
 
 IDS = ["init-001", "init-002", "init-003"]
@@ -396,7 +396,7 @@ def test_transient_errors_retry_the_single_call_and_deterministic_ones_do_not(
 def test_failed_initiatives_exit_1_and_a_rerun_after_the_fix_recomputes_them(
     faulty_measure, tmp_path, monkeypatch, capsys
 ):
-    monkeypatch.setenv("DAGSTER_HOME", str(home_without_run_queue(tmp_path / "home")))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv(CONFIG_ENV_VAR, "")
     faulty_measure.faults = {
         ("init-002", "pilot"): (RuntimeError("singular design matrix"), None),
@@ -442,7 +442,7 @@ class _BrokenAllocate(MockAllocate):
 def test_a_failed_stage_exits_1_naming_the_step_without_a_traceback(tmp_path, monkeypatch, capsys):
     register_component("allocate", "broken_for_test", _BrokenAllocate)
     try:
-        monkeypatch.setenv("DAGSTER_HOME", str(home_without_run_queue(tmp_path / "home")))
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
         monkeypatch.setenv(CONFIG_ENV_VAR, "")
         config_path = write_config(tmp_path, portfolio(allocate={"component": "broken_for_test"}))
         status = cli.main(["--config", str(config_path), "--quiet"])

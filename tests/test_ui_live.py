@@ -12,13 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import dagster as dg
 import pytest
 from helpers import PROJECT_ROOT, run_cli, skip_or_fail
 
 from impact_assets.config import load_config
 from impact_assets.lib.instance_settings import ensure_instance_settings
-from impact_assets.lib.partitions import partition_range_tags, sync_initiative_partitions
+from impact_assets.lib.partitions import partition_range_tags
 from impact_assets.loop.tables import ALLOCATION_COLUMNS, REPORT_COLUMNS
 from impact_assets.ui.browser import HEADLESS_FLAGS, HeadlessChromium, find_chromium
 from impact_assets.ui.server import DagsterDevServer, PeakMemory
@@ -102,9 +101,7 @@ def server():
     home = Path(tempfile.mkdtemp(prefix="impact-live-"))
     config_path = CONFIG
     ensure_instance_settings(home)  # the CLI's settings: the run queue, one loop at a time
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        sync_initiative_partitions(instance, load_config(config_path).initiative_ids)
-        tags = partition_range_tags(instance)
+    tags = partition_range_tags(load_config(config_path).initiative_ids)
     dev = DagsterDevServer(home, config_path=config_path).start()
     dev.range_tags = tags
     yield dev

@@ -36,7 +36,6 @@ def dagster_home() -> Path:
         with dg.DagsterInstance.get() as instance:
             # first use creates the run, event log and schedule storages
             instance.get_run_ids(limit=1)
-            instance.get_dynamic_partitions("initiatives")
             instance.all_instigator_state()
     return home
 
@@ -52,8 +51,3 @@ def _home_lock(home: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def ui_command(home: Path) -> str:
-    """The command that opens the Dagster UI on ``home`` (run from the project root)."""
-    return f"DAGSTER_HOME={home} dagster dev -w workspace.yaml"

@@ -80,8 +80,7 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
     from impact_assets.cli.console import header_lines, print_decision, print_reports
     from impact_assets.cli.home import dagster_home
     from impact_assets.cli.progress import ProgressPrinter
-    from impact_assets.lib.launch import has_run_queue
-    from impact_assets.lib.queue import fail_runs_of_dead_daemons, fail_runs_of_dead_workers
+    from impact_assets.lib.turns import fail_runs_of_gone_owners, loop_runs_in_progress
     from impact_assets.loop.ids import new_loop_id
 
     out = sys.stdout
@@ -94,16 +93,13 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
         say(f"  (executor {args.executor}: each step runs in its own process)")
     loop_id = args.loop_id or new_loop_id()
     instance = dg.DagsterInstance.get()
-    if not has_run_queue(instance):
+    for run_id in fail_runs_of_gone_owners(instance):
+        say(f"  marked run {run_id} failed: the process that ran it ended without recording it")
+    for record in loop_runs_in_progress(instance):
         say(
-            f"  note: {home}/dagster.yaml has no run queue; this loop runs here and is not "
-            "kept apart from other loops on the instance"
+            f"  waiting: loop run {record.dagster_run.run_id} is in progress on this "
+            "instance; this loop starts when it ends (one loop at a time)"
         )
-    if has_run_queue(instance):
-        for run_id in fail_runs_of_dead_daemons(instance):
-            say(f"  marked run {run_id} failed: the loop daemon that launched it stopped")
-        for run_id in fail_runs_of_dead_workers(instance):
-            say(f"  marked run {run_id} failed: its worker process ended without recording it")
     # --quiet prints no progress: nothing to poll the event log for
     progress = contextlib.nullcontext() if args.quiet else ProgressPrinter(instance, loop_id, say)
     with progress:
@@ -113,8 +109,6 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
             loop_id=loop_id,
             tags={LAUNCHED_BY_TAG: LAUNCHED_BY},
             executor=args.executor,
-            through_queue=has_run_queue(instance),
-            on_note=say,
         )
 
     values, outcome = run.values, run.outcome

@@ -9,8 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 
-from impact_assets.lib.io_manager import value_store
-from impact_assets.lib.keys import LOOP_ID_TAG, LOOP_JOB
+from impact_assets.lib.keys import ALLOCATION, LOOP_ID_TAG, LOOP_JOB
 
 POLL_SECONDS = 1.0
 
@@ -94,8 +93,10 @@ class ProgressPrinter:
                 self._say(STAGE_LINES[step])
 
     def _announce_selection(self) -> None:
-        try:
-            allocation = value_store(self._instance).read("allocation")
-        except (LookupError, OSError, ValueError):
+        """How many initiatives this run's allocation selected (its materialization says)."""
+        event = self._instance.get_latest_materialization_event(ALLOCATION)
+        if event is None or event.run_id != self._run_id:
             return
-        self._say(f"       Selected {len(allocation.selected_initiatives)} initiatives")
+        selected = event.asset_materialization.metadata.get("selected_count")
+        if selected is not None:
+            self._say(f"       Selected {selected.value} initiatives")

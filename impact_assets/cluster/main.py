@@ -43,7 +43,10 @@ from impact_assets.cluster.processes import (
 from impact_assets.config import CONFIG_ENV_VAR, PROJECT_ROOT, default_config_path
 from impact_assets.defs.resources import PROFILE_ENV_VAR, VALUES_URL_ENV_VAR
 from impact_assets.lib.instance_settings import PG_PASSWORD_ENV_VAR as PASSWORD_VAR
-from impact_assets.lib.instance_settings import dagster_environment, distributed_instance_settings
+from impact_assets.lib.instance_settings import (
+    distributed_environment,
+    distributed_instance_settings,
+)
 from impact_assets.loop.measure_pool import SCHEDULER_ENV_VAR
 
 DEFAULT_DIR = PROJECT_ROOT / ".cluster"
@@ -98,10 +101,13 @@ def client_environment(
 ) -> dict[str, str]:
     """The variables ``.cluster/env`` exports: everything a client needs.
 
-    The config is the cluster's portfolio: the daemon's sensor keeps the partitions
-    equal to it, and ``run_once.py`` without ``--config`` runs it.
+    The config is the cluster's portfolio (the daemon's definitions load it, and
+    ``run_once.py`` without ``--config`` runs it); Dagster's event batching and one
+    planned event per asset apply to every process that sources the file, the CLI
+    (which executes its runs) and the daemon with the run workers it starts.
     """
     return {
+        **distributed_environment(),
         PROFILE_ENV_VAR: "distributed",
         CONFIG_ENV_VAR: str(config),
         "DAGSTER_HOME": str(layout.dagster_home),
@@ -163,10 +169,26 @@ def _dask_workers(address: str) -> int:
         return 0
 
 
+# The daemon type that dequeues runs, as Dagster names it in its heartbeats, and how
+# recent a heartbeat must be (daemons send one every 30 s).
+QUEUE_DAEMON = "QUEUED_RUN_COORDINATOR"
+HEARTBEAT_FRESH_SECONDS = 65
+
+
+def console_script(name: str) -> str:
+    """A command of this Python environment (``dagster-daemon``), by full path."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
+def queue_daemon_alive(instance) -> bool:
+    """Whether a daemon that dequeues runs has sent a heartbeat to ``instance`` lately."""
+    heartbeat = instance.get_daemon_heartbeats().get(QUEUE_DAEMON)
+    return heartbeat is not None and time.time() - heartbeat.timestamp <= HEARTBEAT_FRESH_SECONDS
+
+
 def _daemon_heartbeats(env: dict[str, str]) -> bool:
     import dagster as dg
-
-    from impact_assets.lib.daemon import queue_daemon_alive
 
     previous = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
@@ -263,13 +285,11 @@ def up(
             )
 
         print("Dagster daemon ...", flush=True)
-        from impact_assets.lib.daemon import console_script
-
         server = launch(
             start(
                 "dagster-daemon",
                 [console_script("dagster-daemon"), "run", "-w", str(WORKSPACE)],
-                layout.logs / "dagster-daemon.log", dagster_environment(env, batch_events=True),
+                layout.logs / "dagster-daemon.log", env,
                 PROJECT_ROOT,
             )
         )  # fmt: skip
@@ -310,12 +330,7 @@ def restart_stopped(layout: Layout, recorded: list[Server]) -> int:
             continue
         print(f"{server.name} stopped: starting it again ...", flush=True)
         dask = server.name.startswith("dask-")
-        if dask:
-            server_env = {**env, **SINGLE_THREAD}
-        elif server.name == "dagster-daemon":
-            server_env = dagster_environment(env, batch_events=True)
-        else:
-            server_env = env
+        server_env = {**env, **SINGLE_THREAD} if dask else env
         again = start(
             server.name,
             server.command,

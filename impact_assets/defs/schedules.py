@@ -5,20 +5,25 @@ from pathlib import Path
 
 import dagster as dg
 
-from impact_assets.config import ConfigError, default_config_path
+from impact_assets.config import ConfigError
 from impact_assets.config.loader import read_yaml
 from impact_assets.config.models import DEFAULT_SCHEDULE
-from impact_assets.defs.jobs import impact_loop
-from impact_assets.lib.config_resource import ImpactConfigResource
-from impact_assets.lib.executors import execution_config, executor_from_env
-from impact_assets.lib.keys import LOOP_ID_TAG, LOOP_SCHEDULE, PARTITION_SYNC_SENSOR
-from impact_assets.lib.partitions import INITIATIVES, partition_range_tags, plan_partition_sync
+from impact_assets.lib.config_resource import ImpactConfigResource, pin_config
+from impact_assets.lib.executors import executor_from_env
+from impact_assets.lib.keys import LOOP_ID_TAG, LOOP_JOB, LOOP_SCHEDULE
+from impact_assets.lib.launch import loop_run_config
+from impact_assets.lib.partitions import (
+    LoadedConfig,
+    loaded_config,
+    partition_drift,
+    partition_range_tags,
+)
 from impact_assets.loop.ids import new_loop_id
 
 SCHEDULE_TIMEZONE = "UTC"
 
 
-def configured_cron(config_path: Path | None = None) -> str:
+def configured_cron(config_path: Path) -> str:
     """The config's ``schedule``, or the default when the config cannot be read or has none.
 
     Read when the Definitions load (Dagster needs the cron then); only the YAML is
@@ -26,7 +31,7 @@ def configured_cron(config_path: Path | None = None) -> str:
     its ticks are skipped with the validation message instead.
     """
     try:
-        raw = read_yaml(config_path or default_config_path())
+        raw = read_yaml(config_path)
     except ConfigError:
         return DEFAULT_SCHEDULE
     cron = raw.get("schedule") if isinstance(raw, dict) else None
@@ -34,44 +39,42 @@ def configured_cron(config_path: Path | None = None) -> str:
 
 
 def loop_tick(
-    context: dg.ScheduleEvaluationContext, impact_config: ImpactConfigResource
+    context: dg.ScheduleEvaluationContext,
+    impact_config: ImpactConfigResource,
+    loaded: LoadedConfig,
 ) -> dg.RunRequest | dg.SkipReason:
     """One ``impact_loop`` run over the config's current initiatives, or why not.
 
-    The tick changes nothing: it reads the config and the ``initiatives``
-    partitions, which ``initiative_partitions_sensor`` (running by default) and
-    the CLI keep equal to the config. While they differ, the tick is skipped
-    with the difference, so a run never covers a stale set of initiatives.
+    The run is pinned to the config as the tick reads it. While the file's initiatives
+    differ from the partitions the definitions loaded, the tick is skipped with the
+    difference (a reload of the definitions applies it), so a run never covers a stale
+    set of initiatives.
     """
     try:
-        config = impact_config.load()
+        current = impact_config.current()
         executor = executor_from_env()
     except (ConfigError, ValueError) as error:
         return dg.SkipReason(f"the loop did not run: {error}")
-    plan = plan_partition_sync(
-        context.instance.get_dynamic_partitions(INITIATIVES), config.initiative_ids
-    )
-    if plan.changed:
-        return dg.SkipReason(
-            f"the loop did not run: {plan.describe_pending()}. {PARTITION_SYNC_SENSOR} "
-            "(running by default) applies the difference within a minute; so does "
-            "scripts/run_once.py"
-        )
+    ids = current.config.initiative_ids
+    drift = partition_drift(loaded.initiative_ids, ids)
+    if drift.changed:
+        return dg.SkipReason(f"the loop did not run: {drift.describe()}")
+    pin_config(context.instance, current)
     started = context.scheduled_execution_time or datetime.now(timezone.utc)
     return dg.RunRequest(
         run_key=f"impact_loop@{started.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}",
-        run_config=execution_config(executor),
-        tags={**partition_range_tags(context.instance), LOOP_ID_TAG: new_loop_id(started)},
+        run_config=loop_run_config(current.path, current.digest, executor, quiet=False),
+        tags={**partition_range_tags(ids), LOOP_ID_TAG: new_loop_id(started)},
     )
 
 
-def build_loop_schedule(cron: str) -> dg.ScheduleDefinition:
+def build_loop_schedule(cron: str, loaded: LoadedConfig) -> dg.ScheduleDefinition:
     """The loop's schedule on ``cron`` (UTC); off until a user turns it on."""
 
     @dg.schedule(
         name=LOOP_SCHEDULE,
         cron_schedule=cron,
-        job=impact_loop,
+        job_name=LOOP_JOB,
         execution_timezone=SCHEDULE_TIMEZONE,
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=(
@@ -82,17 +85,19 @@ def build_loop_schedule(cron: str) -> dg.ScheduleDefinition:
     def impact_loop_schedule(
         context: dg.ScheduleEvaluationContext, impact_config: ImpactConfigResource
     ) -> dg.RunRequest | dg.SkipReason:
-        return loop_tick(context, impact_config)
+        return loop_tick(context, impact_config, loaded)
 
     return impact_loop_schedule
 
 
-def loop_schedule(config_path: Path | None = None) -> dg.ScheduleDefinition:
+def loop_schedule(loaded: LoadedConfig) -> dg.ScheduleDefinition:
     """The schedule on the config's cron; the default cron if Dagster refuses the configured one."""
     try:
-        return build_loop_schedule(configured_cron(config_path))
+        return build_loop_schedule(configured_cron(loaded.path), loaded)
     except dg.DagsterInvalidDefinitionError:
-        return build_loop_schedule(DEFAULT_SCHEDULE)
+        return build_loop_schedule(DEFAULT_SCHEDULE, loaded)
 
 
-impact_loop_schedule = loop_schedule()
+@dg.definitions
+def schedules() -> dg.Definitions:
+    return dg.Definitions(schedules=[loop_schedule(loaded_config())])

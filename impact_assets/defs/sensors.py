@@ -10,21 +10,18 @@ import dagster as dg
 from impact_assets.components.measure.data import resolve_data_path
 from impact_assets.config import ConfigError, PortfolioConfig
 from impact_assets.contracts import AllocateResult, MeasurementRecord, RecordStatus
-from impact_assets.defs.jobs import impact_loop
-from impact_assets.lib.config_resource import ImpactConfigResource
+from impact_assets.lib.config_resource import ImpactConfigResource, pin_config
 from impact_assets.lib.io_manager import RecordIOManager, value_store
 from impact_assets.lib.keys import (
     LOOP_ID_TAG,
+    LOOP_JOB,
     OUTCOME_REPORTS,
     PARTITION_SYNC_SENSOR,
     SCALE_DATA_SENSOR,
     SCALE_RESULTS,
 )
-from impact_assets.lib.partitions import (
-    INITIATIVES,
-    initiatives_partitions,
-    plan_partition_sync,
-)
+from impact_assets.lib.launch import loop_run_config
+from impact_assets.lib.partitions import LoadedConfig, loaded_config, partition_drift
 
 TRIGGER_TAG = "impact/trigger"
 SCALE_DATA_TRIGGER = "scale_data"
@@ -36,36 +33,34 @@ _UNFINISHED = [
 ]
 
 
-@dg.sensor(
-    name=PARTITION_SYNC_SENSOR,
-    minimum_interval_seconds=30,
-    # on by default: the schedule relies on it, as it changes nothing itself
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "Keeps the `initiatives` partitions equal to the config's initiative ids: adds new "
-        "ones, deletes removed ones (their history stays in the event log)."
-    ),
-)
-def initiative_partitions_sensor(
-    context: dg.SensorEvaluationContext, impact_config: ImpactConfigResource
-) -> dg.SensorResult | dg.SkipReason:
-    """Add and delete ``initiatives`` partitions so they match the config, saying what changed."""
+def config_drift_tick(
+    impact_config: ImpactConfigResource, loaded: LoadedConfig
+) -> dg.SkipReason:
+    """Whether the config file's initiatives still match the loaded partitions, and what to do."""
     try:
-        config = impact_config.load()
+        config = impact_config.current().config
     except ConfigError as error:
-        return dg.SkipReason(f"partitions left as they are: {error}")
-    plan = plan_partition_sync(
-        context.instance.get_dynamic_partitions(INITIATIVES), config.initiative_ids
+        return dg.SkipReason(f"the config cannot be used: {error}")
+    return dg.SkipReason(partition_drift(loaded.initiative_ids, config.initiative_ids).describe())
+
+
+def build_partitions_sensor(loaded: LoadedConfig) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=PARTITION_SYNC_SENSOR,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            "Says when the config's initiative ids differ from the `initiatives` partitions "
+            "the definitions loaded (new ids, removed ids), and that a reload applies them."
+        ),
     )
-    if not plan.changed:
-        return dg.SkipReason(plan.describe())
-    context.log.info(plan.describe())
-    requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
-    if plan.added:
-        requests.append(initiatives_partitions.build_add_request(plan.added))
-    if plan.removed:
-        requests.append(initiatives_partitions.build_delete_request(plan.removed))
-    return dg.SensorResult(dynamic_partitions_requests=requests)
+    def initiative_partitions_sensor(
+        context: dg.SensorEvaluationContext, impact_config: ImpactConfigResource
+    ) -> dg.SkipReason:
+        """Compare the config file's initiatives with the loaded partitions, saying how."""
+        return config_drift_tick(impact_config, loaded)
+
+    return initiative_partitions_sensor
 
 
 @dataclass(frozen=True)
@@ -142,18 +137,10 @@ def first_contiguous_range(partition_keys: Sequence[str], wanted: set[str]) -> l
     return block
 
 
-@dg.sensor(
-    name=SCALE_DATA_SENSOR,
-    job=impact_loop,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description=(
-        "When a `scale_data` file appears or changes for an initiative awaiting scale data, "
-        "runs its scale measurement and the outcome reports (once per file version)."
-    ),
-)
-def scale_data_sensor(
-    context: dg.SensorEvaluationContext, impact_config: ImpactConfigResource
+def scale_data_tick(
+    context: dg.SensorEvaluationContext,
+    impact_config: ImpactConfigResource,
+    loaded: LoadedConfig,
 ) -> dg.SensorResult | dg.SkipReason:
     """Request ``scale_results`` and ``outcome_reports`` for initiatives whose scale data arrived.
 
@@ -162,9 +149,10 @@ def scale_data_sensor(
     Dagster, which never launches a run key twice.
     """
     try:
-        config = impact_config.load()
+        current = impact_config.current()
     except ConfigError as error:
         return dg.SkipReason(f"not checking scale data: {error}")
+    config = current.config
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     fresh = {
         arrival.initiative_id: arrival
@@ -180,7 +168,7 @@ def scale_data_sensor(
         return dg.SkipReason(
             f"scale data arrived for {', '.join(fresh)}; waiting for run {in_flight[0]} to finish"
         )
-    block = first_contiguous_range(context.instance.get_dynamic_partitions(INITIATIVES), set(fresh))
+    block = first_contiguous_range(loaded.initiative_ids, set(fresh))
     if not block:
         return dg.SkipReason(
             f"scale data arrived for {', '.join(fresh)}, which are not initiative partitions yet"
@@ -190,10 +178,12 @@ def scale_data_sensor(
         "scale data arrived: " + ", ".join(f"{a.initiative_id} ({a.path.name})" for a in arrivals)
     )
     loop_id = arrivals[0].loop_id
+    pin_config(context.instance, current)
     run_request = dg.RunRequest(
         run_key=f"scale_data:{loop_id}:"
         + ";".join(f"{a.initiative_id}@{a.version}" for a in arrivals),
         asset_selection=[SCALE_RESULTS, OUTCOME_REPORTS],
+        run_config=loop_run_config(current.path, current.digest, quiet=False),
         tags={
             "dagster/asset_partition_range_start": block[0],
             "dagster/asset_partition_range_end": block[-1],
@@ -203,3 +193,31 @@ def scale_data_sensor(
     )
     seen.update({a.initiative_id: f"{a.loop_id}/{a.version}" for a in arrivals})
     return dg.SensorResult(run_requests=[run_request], cursor=json.dumps(seen, sort_keys=True))
+
+
+def build_scale_data_sensor(loaded: LoadedConfig) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=SCALE_DATA_SENSOR,
+        job_name=LOOP_JOB,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=(
+            "When a `scale_data` file appears or changes for an initiative awaiting scale "
+            "data, runs its scale measurement and the outcome reports (once per file version)."
+        ),
+    )
+    def scale_data_sensor(
+        context: dg.SensorEvaluationContext, impact_config: ImpactConfigResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        """Scale the initiatives whose scale data arrived (see :func:`scale_data_tick`)."""
+        return scale_data_tick(context, impact_config, loaded)
+
+    return scale_data_sensor
+
+
+@dg.definitions
+def sensors() -> dg.Definitions:
+    loaded = loaded_config()
+    return dg.Definitions(
+        sensors=[build_partitions_sensor(loaded), build_scale_data_sensor(loaded)]
+    )

@@ -13,9 +13,12 @@ first step overlap the last step of the one before. No usage statistics are sent
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
+from impact_assets.files import write_atomically
 from impact_assets.lib.keys import LOOP_POOL, LOOP_RUN_TAG
 
 # How often the daemon looks at the queue; Dagster's default (5 s) would add seconds
@@ -93,36 +96,63 @@ def distributed_instance_settings(host: str, port: int, username: str, db_name: 
 
 # Dagster reads these from the environment, not from dagster.yaml.
 # In the process that creates a run: one ASSET_MATERIALIZATION_PLANNED event per asset
-# for the run's partition range, instead of one per partition (3n events fewer per loop).
-# Dagster's cost: the partitions of a run in progress or of a failed run are not marked
-# "in progress" or "failed" in the UI's partition bar (their last materialization shows).
+# for the run's partition range, instead of one per partition (3n events fewer per loop:
+# on SQLite a third of a 1,000-initiative loop's time). Dagster's own switch, which its
+# maintainers point users with wide partition ranges to; not a documented setting. Its
+# price, pinned by tests/test_planned_events.py and stated in docs/ui.md: while a run is
+# in progress, or after it failed, the partitions it did not materialise are not shown
+# as "in progress" or "failed" in the UI's partition status (their last materialization
+# shows). ``IMPACT_ENGINE_PLANNED_EVENTS=per_partition`` keeps Dagster's default.
 PLANNED_EVENTS_ENV_VAR = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+PLANNED_EVENTS_CHOICE_ENV_VAR = "IMPACT_ENGINE_PLANNED_EVENTS"
+PLANNED_EVENT_CHOICES = ("per_asset", "per_partition")
 # In a run worker: a step's materializations are written in batches of this many; the
-# PostgreSQL storage writes a batch in one statement (SQLite writes them one by one).
+# PostgreSQL storage writes a batch in one statement (SQLite writes them one by one, so
+# the local profile does not set it).
 EVENT_BATCH_ENV_VAR = "DAGSTER_EVENT_BATCH_SIZE"
 EVENT_BATCH_SIZE = 1000
 
 
-def dagster_environment(base: Mapping[str, str], *, batch_events: bool = False) -> dict[str, str]:
-    """``base`` with the Dagster settings this project's processes run with.
+def planned_events_choice() -> str:
+    """``per_asset`` (the default) or ``per_partition``, from ``$IMPACT_ENGINE_PLANNED_EVENTS``."""
+    choice = os.environ.get(PLANNED_EVENTS_CHOICE_ENV_VAR, "").strip() or "per_asset"
+    if choice not in PLANNED_EVENT_CHOICES:
+        raise ValueError(
+            f"{PLANNED_EVENTS_CHOICE_ENV_VAR}={choice!r}: choose one of "
+            + ", ".join(PLANNED_EVENT_CHOICES)
+        )
+    return choice
 
-    For ``dagster job launch`` and the daemons the project starts (which create the runs
-    of schedules and sensors and start every run worker). A value already in ``base``
-    wins, so ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=0`` restores Dagster's
-    per-partition planned events. ``batch_events``: also batch materialization writes
-    (the distributed profile's PostgreSQL storage).
-    """
-    env = dict(base)
-    env.setdefault(PLANNED_EVENTS_ENV_VAR, "1")
-    if batch_events:
-        env.setdefault(EVENT_BATCH_ENV_VAR, str(EVENT_BATCH_SIZE))
+
+@contextlib.contextmanager
+def one_planned_event_per_asset() -> Iterator[None]:
+    """Within the block, runs this process creates plan one event per asset (see above),
+    unless ``$IMPACT_ENGINE_PLANNED_EVENTS`` is ``per_partition``."""
+    if planned_events_choice() == "per_partition":
+        yield
+        return
+    previous = os.environ.get(PLANNED_EVENTS_ENV_VAR)
+    os.environ[PLANNED_EVENTS_ENV_VAR] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(PLANNED_EVENTS_ENV_VAR, None)
+        else:
+            os.environ[PLANNED_EVENTS_ENV_VAR] = previous
+
+
+def distributed_environment() -> dict[str, str]:
+    """The Dagster settings every process of the distributed profile runs with (the CLI,
+    which executes its runs, the daemon and the run workers it starts)."""
+    env = {EVENT_BATCH_ENV_VAR: str(EVENT_BATCH_SIZE)}
+    if planned_events_choice() == "per_asset":
+        env[PLANNED_EVENTS_ENV_VAR] = "1"
     return env
 
 
 def ensure_instance_settings(home: Path) -> Path:
     """Write ``home/dagster.yaml`` unless the instance already has one; return its path."""
-    from impact_assets.lib.io_manager import write_atomically
-
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():

@@ -17,8 +17,6 @@ writes all of them to one file, ``<base>/loops/<loop_id>.json``, kept.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,29 +25,11 @@ import dagster as dg
 from upath import UPath
 
 from impact_assets.contracts.codec import decode, encode, from_payload, to_payload
+from impact_assets.files import write_atomically
 
 STORAGE_FOLDER = "impact_engine"
 LOOPS_FOLDER = "loops"
 LOCAL_PROTOCOLS = ("", "file", "local")
-
-
-def write_atomically(path: Path, text: str, *, sync: bool = True) -> None:
-    """Write to a temporary file beside ``path``, then rename: readers never see half a value.
-
-    ``sync`` also flushes the file to disk before the rename (survives a power loss).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            if sync:
-                stream.flush()
-                os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _asset_key(asset: dg.AssetKey | str) -> dg.AssetKey:

@@ -37,8 +37,6 @@ LOOP_SCHEDULE = "impact_loop_schedule"
 PARTITION_SYNC_SENSOR = "initiative_partitions_sensor"
 SCALE_DATA_SENSOR = "scale_data_sensor"
 LOOP_ID_TAG = "impact/loop_id"
-# The host whose process runs the run (set by its first MEASURE step; see api.py).
-RUN_HOST_TAG = "impact/run_host"
 OWNERS = ["team:impact-engine"]
 
 # Every loop asset is in this concurrency pool. The instance's dagster.yaml sets pool

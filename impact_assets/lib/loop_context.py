@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import dagster as dg
 
-from impact_assets.lib.keys import LOOP_ID_TAG, RUN_HOST_TAG
+from impact_assets.lib.keys import LOOP_ID_TAG
 from impact_assets.loop.ids import new_loop_id
 
 
@@ -24,13 +22,6 @@ def run_loop_id(context: dg.AssetExecutionContext) -> str:
     started = record.create_timestamp if record is not None else None
     suffix = (tags.get("dagster/backfill") or context.run_id)[:8]
     return new_loop_id(started, suffix)
-
-
-def mark_run_host(context: dg.AssetExecutionContext) -> None:
-    """Tag the run with the host its worker runs on, so a loop on that host can tell
-    later whether the run's worker is gone (it died with its database, say) and fail it."""
-    if context.run.tags.get(RUN_HOST_TAG) != socket.gethostname():
-        context.instance.add_run_tags(context.run.run_id, {RUN_HOST_TAG: socket.gethostname()})
 
 
 def count_statuses(records) -> dict[str, int]:

@@ -32,6 +32,7 @@ from impact_assets.lib.metadata import (
     calibration_metadata,
     history_metadata,
 )
+from impact_assets.lib.turns import wait_for_turn
 from impact_assets.loop.calibration import calibrate, current_evidence, update_history
 
 
@@ -55,6 +56,7 @@ def _stored(context: dg.AssetExecutionContext, asset: dg.AssetKey, kind: type):
 )
 def calibration_history(context: dg.AssetExecutionContext) -> CalibrationHistory:
     """Every loop's pilots and pilot-against-scale pairs so far, plus the config's history file."""
+    wait_for_turn(context)
     config = context.resources.impact_config.load_or_fail()
     loop_id = run_loop_id(context)
     previous = _stored(context, CALIBRATION_HISTORY, CalibrationHistory)

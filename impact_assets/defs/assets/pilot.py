@@ -1,7 +1,9 @@
 """MEASURE (pilot) and EVALUATE: one record per initiative partition.
 
 EVALUATE reads the loop's ``calibration`` (defs/assets/calibration.py); the
-``calibrated`` component uses it, ``evidence`` and ``mock`` ignore it.
+``calibrated`` component uses it, ``evidence`` and ``mock`` ignore it. The partitions
+are the initiatives of the config the definitions load (lib/partitions.py), so these
+assets are built each time the definitions load.
 """
 
 import dagster as dg
@@ -18,7 +20,7 @@ from impact_assets.lib.keys import (
     STAGE_TAG,
     STAGES,
 )
-from impact_assets.lib.loop_context import count_statuses, mark_run_host, run_loop_id
+from impact_assets.lib.loop_context import count_statuses, run_loop_id
 from impact_assets.lib.measure_resource import MeasurePoolResource
 from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
@@ -28,29 +30,19 @@ from impact_assets.lib.metadata import (
     partition_metadata,
     report_failures,
 )
-from impact_assets.lib.partitions import initiatives_partitions
+from impact_assets.lib.partitions import loaded_config
+from impact_assets.lib.turns import wait_for_turn
 from impact_assets.loop.stages import evaluate_pilots, measure_pilots
 
 
-@dg.asset(
-    key=PILOT_RESULTS,
-    partitions_def=initiatives_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name=LOOP_GROUP,
-    tags={STAGE_TAG: STAGES["pilot_results"]},
-    kinds={"python"},
-    owners=OWNERS,
-    pool=LOOP_POOL,
-    metadata={COLUMN_SCHEMA: MEASUREMENT_SCHEMA},
-)
 def pilot_results(
     context: dg.AssetExecutionContext,
     impact_config: ImpactConfigResource,
     measure_pool: MeasurePoolResource,
 ) -> dict[str, MeasurementRecord]:
     """Each initiative's causal effect measured in its pilot, with a 95% confidence interval."""
+    wait_for_turn(context)
     config = impact_config.load_or_fail()
-    mark_run_host(context)
     loop_id = run_loop_id(context)
     context.log.info(f"[1/5] MEASURE (pilot) of {len(context.partition_keys)} initiatives")
     pool = measure_pool.for_step()
@@ -68,21 +60,6 @@ def pilot_results(
     return records
 
 
-@dg.asset(
-    key=EVALUATIONS,
-    partitions_def=initiatives_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    ins={
-        "pilot_results": dg.AssetIn(PILOT_RESULTS),
-        "calibration": dg.AssetIn(CALIBRATION),
-    },
-    group_name=LOOP_GROUP,
-    tags={STAGE_TAG: STAGES["evaluations"]},
-    kinds={"python"},
-    owners=OWNERS,
-    pool=LOOP_POOL,
-    metadata={COLUMN_SCHEMA: EVALUATION_SCHEMA},
-)
 def evaluations(
     context: dg.AssetExecutionContext,
     impact_config: ImpactConfigResource,
@@ -102,3 +79,36 @@ def evaluations(
         {"row_count": len(records), "statuses": count_statuses(records.values())}
     )
     return records
+
+
+@dg.definitions
+def pilot_assets() -> dg.Definitions:
+    partitions = loaded_config().partitions
+    common = {
+        "partitions_def": partitions,
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+        "group_name": LOOP_GROUP,
+        "kinds": {"python"},
+        "owners": OWNERS,
+        "pool": LOOP_POOL,
+    }
+    return dg.Definitions(
+        assets=[
+            dg.asset(
+                key=PILOT_RESULTS,
+                tags={STAGE_TAG: STAGES["pilot_results"]},
+                metadata={COLUMN_SCHEMA: MEASUREMENT_SCHEMA},
+                **common,
+            )(pilot_results),
+            dg.asset(
+                key=EVALUATIONS,
+                ins={
+                    "pilot_results": dg.AssetIn(PILOT_RESULTS),
+                    "calibration": dg.AssetIn(CALIBRATION),
+                },
+                tags={STAGE_TAG: STAGES["evaluations"]},
+                metadata={COLUMN_SCHEMA: EVALUATION_SCHEMA},
+                **common,
+            )(evaluations),
+        ]
+    )

@@ -13,7 +13,7 @@ from impact_assets.lib.keys import (
     STAGE_TAG,
     STAGES,
 )
-from impact_assets.lib.loop_context import count_statuses, mark_run_host, run_loop_id
+from impact_assets.lib.loop_context import count_statuses, run_loop_id
 from impact_assets.lib.measure_resource import MeasurePoolResource
 from impact_assets.lib.metadata import (
     COLUMN_SCHEMA,
@@ -22,22 +22,11 @@ from impact_assets.lib.metadata import (
     partition_metadata,
     report_failures,
 )
-from impact_assets.lib.partitions import initiatives_partitions
+from impact_assets.lib.partitions import loaded_config
+from impact_assets.lib.turns import wait_for_turn
 from impact_assets.loop.stages import measure_at_scale
 
 
-@dg.asset(
-    key=SCALE_RESULTS,
-    partitions_def=initiatives_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    ins={"allocation": dg.AssetIn(ALLOCATION)},
-    group_name=LOOP_GROUP,
-    tags={STAGE_TAG: STAGES["scale_results"]},
-    kinds={"python"},
-    owners=OWNERS,
-    pool=LOOP_POOL,
-    metadata={COLUMN_SCHEMA: MEASUREMENT_SCHEMA},
-)
 def scale_results(
     context: dg.AssetExecutionContext,
     impact_config: ImpactConfigResource,
@@ -45,8 +34,8 @@ def scale_results(
     allocation: AllocateResult,
 ) -> dict[str, MeasurementRecord]:
     """Each initiative at scale: measured again if selected, otherwise the reason it was not."""
+    wait_for_turn(context)  # the first step of a run the scale-data sensor launches
     config = impact_config.load_or_fail()
-    mark_run_host(context)
     context.log.info(
         f"[4/5] MEASURE (scale) of {len(allocation.selected_initiatives)} selected initiatives"
     )
@@ -64,3 +53,23 @@ def scale_results(
         }
     )
     return records
+
+
+@dg.definitions
+def scale_assets() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[
+            dg.asset(
+                key=SCALE_RESULTS,
+                partitions_def=loaded_config().partitions,
+                backfill_policy=dg.BackfillPolicy.single_run(),
+                ins={"allocation": dg.AssetIn(ALLOCATION)},
+                group_name=LOOP_GROUP,
+                tags={STAGE_TAG: STAGES["scale_results"]},
+                kinds={"python"},
+                owners=OWNERS,
+                pool=LOOP_POOL,
+                metadata={COLUMN_SCHEMA: MEASUREMENT_SCHEMA},
+            )(scale_results)
+        ]
+    )
