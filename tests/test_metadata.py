@@ -264,14 +264,16 @@ def test_tables_show_rounded_numbers_and_the_values_keep_full_precision():
         budget=2000.0,
         rule="bayesian",
         status=AllocationStatus.OPTIMAL,
-        objective=0.1,
+        objective=85190.03217032991,
         scenarios={j: {"weight": 1 / 3, "portfolio_value": 0.1} for j in ("best", "med", "worst")},
         loop_id=LOOP,
     )
     metadata = allocation_metadata(result, evaluations)
     record = metadata["candidates"].records[0].data
     assert record["cost"] == 1235.0 and record["R_med"] == 0.1235 and record["R_worst"] == 0.06173
-    assert metadata["budget_used"] == 1234.5678  # the value itself is not rounded
+    # every number in the UI is rounded for reading; the stored value keeps full precision
+    assert metadata["budget_used"] == 1235.0 and metadata["objective"].value == 85190.0
+    assert result.total_allocated == 1234.5678 and result.objective == 85190.03217032991
     assert column_names(metadata["scenarios"]) == ["scenario", "weight", "portfolio_value"]
     assert metadata["scenarios"].records[0].data["weight"] == 0.3333
 
@@ -282,6 +284,7 @@ def test_tables_show_rounded_numbers_and_the_values_keep_full_precision():
     assert tables["reports"].records[0].data["true_effect"] is None
     summary = {r.data["measure"]: r.data["value"] for r in tables["summary"].records}
     assert summary["mean absolute prediction error"] == 1.235
+    assert tables["mean_abs_prediction_error"].value == 1.235
     assert summary["realised / oracle"] == "90%"
 
 
@@ -475,25 +478,36 @@ def test_definitions_describe_every_asset_and_check():
 def test_partitions_that_share_their_metadata_share_one_entry():
     from impact_assets.lib.metadata import split_shared_metadata
 
+    def shown(shared, own):  # what each partition's page shows: the step's, overlaid by its own
+        return {key: {**shared, **own.get(key, {})} for key in by_partition}
+
     not_selected = {"status": "not_selected", "loop_id": LOOP, "method": "experiment"}
     by_partition = {
         "a": dict(not_selected),
         "b": {**not_selected, "status": "scaled", "estimate": 0.3},
         "c": dict(not_selected),
-        "d": dict(not_selected),
+        "d": {**not_selected, "method": "observational"},
     }
     shared, own = split_shared_metadata(by_partition)
+    # the loop id everyone has; then the not_selected group's status and method
     assert shared == not_selected
-    assert own == {"b": by_partition["b"]}
-    for key, metadata in by_partition.items():  # what each partition shows
-        assert {**shared, **own.get(key, {})} == metadata
+    # each other partition keeps only what differs from the shared entries
+    assert own == {"b": {"status": "scaled", "estimate": 0.3}, "d": {"method": "observational"}}
+    assert shown(shared, own) == by_partition
 
-    # a partition without a shared key would show the shared value: nothing is shared
-    by_partition["e"] = {"status": "failed", "loop_id": LOOP}
-    assert split_shared_metadata(by_partition) == ({}, by_partition)
-    # all different: nothing is shared
+    # a partition without the group's keys would show the group's value: only the common
+    # entries are shared, every partition names the rest itself
+    by_partition["e"] = {"loop_id": LOOP, "cause": "stale"}
+    shared, own = split_shared_metadata(by_partition)
+    assert shared == {"loop_id": LOOP}
+    assert shown(shared, own) == by_partition
+    assert set(own) == set(by_partition)
+    # all different, nothing in common: every partition keeps all of its own
     different = {"a": {"x": 1}, "b": {"x": 2}}
     assert split_shared_metadata(different) == ({}, different)
+    # all equal: one call for the step, none per partition
+    same = {"a": {"x": 1}, "b": {"x": 1}}
+    assert split_shared_metadata(same) == ({"x": 1}, {})
 
 
 def test_the_candidates_table_holds_the_top_of_a_large_ranking_and_says_where_the_rest_is():

@@ -75,7 +75,10 @@ SHOWN_PAIRS = 100
 
 
 def _float_or_null(value: float | None) -> dg.MetadataValue:
-    return dg.MetadataValue.float(float(value)) if value is not None else dg.MetadataValue.null()
+    """A number rounded for reading (the stored values keep full precision), or null."""
+    if value is None:
+        return dg.MetadataValue.null()
+    return dg.MetadataValue.float(float(rounded(float(value))))
 
 
 def _format_number(value: Any) -> str:
@@ -108,9 +111,9 @@ def _record_metadata(
     if isinstance(record, MeasurementRecord) and result is not None:
         metadata.update(
             {
-                "estimate": result.effect_estimate,
-                "ci_lower": result.ci_lower,
-                "ci_upper": result.ci_upper,
+                "estimate": rounded(result.effect_estimate),
+                "ci_lower": rounded(result.ci_lower),
+                "ci_upper": rounded(result.ci_upper),
                 "ci_95": f"[{result.ci_lower:.4g}, {result.ci_upper:.4g}]",
                 "p_value": _float_or_null(result.p_value),
                 "sample_size": result.sample_size,
@@ -122,11 +125,11 @@ def _record_metadata(
     elif isinstance(record, EvaluationRecord) and result is not None:
         metadata.update(
             {
-                "confidence": result.confidence,
-                "cost": result.cost,
-                "R_worst": result.R_worst,
-                "R_med": result.R_med,
-                "R_best": result.R_best,
+                "confidence": rounded(result.confidence),
+                "cost": rounded(result.cost),
+                "R_worst": rounded(result.R_worst),
+                "R_med": rounded(result.R_med),
+                "R_best": rounded(result.R_best),
                 "model_type": result.model_type.value,
             }
         )
@@ -154,33 +157,55 @@ def partition_metadata(
     if shared:
         context.add_asset_metadata(shared)  # every partition of the step, in one call
     for partition_key, metadata in own.items():
-        # Dagster checks each key against every partition of the step, reading the
-        # instance's partitions each time: a call costs O(n), so make as few as possible
+        # each call re-checks everything added before it in the step: make as few as possible
         context.add_asset_metadata(metadata, partition_key=partition_key)
+
+
+_ABSENT = object()
 
 
 def split_shared_metadata(
     by_partition: Mapping[str, Mapping[str, Any]],
-) -> tuple[dict[str, Any], dict[str, Mapping[str, Any]]]:
-    """The metadata most partitions share word for word, and each other partition's own.
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The metadata to add once for every partition of a step, and each partition's own.
 
-    A partition shows the shared entries overlaid by its own, so a partition may rely on
-    the shared entries only when its own name every shared key (``not_selected`` scale
-    records, most of a large portfolio's, share theirs). Without a group of two or more
-    such partitions nothing is shared.
+    A partition shows the step's entries overlaid by its own, and Dagster's public API adds
+    a partition's own entries one partition per call, each call costing more the more
+    partitions the step holds: so as little as possible goes per partition. Shared are
+    the entries every partition has with the same value (the loop id, often the method),
+    then the rest of the largest group of partitions that agree on the rest
+    (``not_selected`` scale records), when every other partition names those keys itself.
+    A partition keeps only the entries that differ from the shared ones; one left with
+    nothing of its own gets no call.
     """
+    if not by_partition:
+        return {}, {}
+    first, *others = by_partition.values()
+    shared = {
+        key: value
+        for key, value in first.items()
+        if all(key in metadata and metadata[key] == value for metadata in others)
+    }
+    rest = {
+        partition: {key: value for key, value in metadata.items() if key not in shared}
+        for partition, metadata in by_partition.items()
+    }
     groups: dict[str, list[str]] = {}
-    for partition_key, metadata in by_partition.items():
-        groups.setdefault(repr(sorted(metadata.items())), []).append(partition_key)
-    largest = max(groups.values(), key=len, default=[])
-    if len(largest) < 2:
-        return {}, dict(by_partition)
-    shared = dict(by_partition[largest[0]])
+    for partition, metadata in rest.items():
+        groups.setdefault(repr(sorted(metadata.items())), []).append(partition)
+    largest = max(groups.values(), key=len)
+    group_keys = rest[largest[0]].keys()
     in_group = set(largest)
-    own = {key: value for key, value in by_partition.items() if key not in in_group}
-    if any(not shared.keys() <= metadata.keys() for metadata in own.values()):
-        return {}, dict(by_partition)
-    return shared, own
+    if len(largest) >= 2 and all(
+        group_keys <= metadata.keys() for p, metadata in rest.items() if p not in in_group
+    ):
+        shared.update(rest[largest[0]])
+        rest = {p: metadata for p, metadata in rest.items() if p not in in_group}
+    own = {
+        partition: {k: v for k, v in metadata.items() if shared.get(k, _ABSENT) != v}
+        for partition, metadata in rest.items()
+    }
+    return shared, {partition: metadata for partition, metadata in own.items() if metadata}
 
 
 def measure_pool_metadata(pool: MeasurePool) -> dict[str, Any]:
@@ -228,9 +253,9 @@ def allocation_metadata(
         "rule": result.rule,
         "status": result.status.value,
         "objective": _float_or_null(result.objective),
-        "budget": result.budget,
-        "budget_used": result.total_allocated,
-        "budget_left": result.budget - result.total_allocated,
+        "budget": rounded(result.budget),
+        "budget_used": rounded(result.total_allocated),
+        "budget_left": rounded(result.budget - result.total_allocated),
         "selected_count": len(result.selected_initiatives),
         "excluded_count": len(result.excluded),
         "row_count": len(rows),
@@ -246,9 +271,9 @@ def allocation_metadata(
         metadata["scenarios"] = table(scenario_rows(result), SCENARIO_COLUMNS)
         for scenario, detail in result.scenarios.items():
             if "v_star" in detail:
-                metadata[f"V*_{scenario}"] = float(detail["v_star"])
+                metadata[f"V*_{scenario}"] = rounded(float(detail["v_star"]))
             if "regret" in detail:
-                metadata[f"regret_{scenario}"] = float(detail["regret"])
+                metadata[f"regret_{scenario}"] = rounded(float(detail["regret"]))
     return metadata
 
 
@@ -270,7 +295,7 @@ def report_metadata(
         "predicted_vs_actual": dg.MetadataValue.md(png_markdown(png)),
         "summary": table(summary_rows(summary), SUMMARY_COLUMNS),
         "reports": table(report_rows(report), REPORT_COLUMNS),
-        "budget_used": summary.total_budget_used,
+        "budget_used": rounded(summary.total_budget_used),
         "mean_abs_prediction_error": _float_or_null(summary.mean_abs_prediction_error),
         "pilot_ci_coverage_pilot_truth": _float_or_null(summary.pilot_ci_coverage_pilot_truth),
         "pilot_ci_coverage_scale_truth": _float_or_null(summary.pilot_ci_coverage_scale_truth),
@@ -337,5 +362,5 @@ def calibration_metadata(
         "pilot_vs_scale": dg.MetadataValue.md(png_markdown(png, alt="pilot vs scale")),
     }
     for method, ratio in sorted(calibration.ratios.items()):
-        metadata[f"ratio_{method}"] = ratio.ratio_mean
+        metadata[f"ratio_{method}"] = rounded(ratio.ratio_mean)
     return metadata
