@@ -18,7 +18,8 @@ runs, as separate processes:
 
 Portfolio kinds: ``mock`` (the mock MEASURE, EVALUATE and ALLOCATE) and
 ``statistical`` (simulated experiments, pilot sizes drawn in 50..500, the scale sample
-5,000 units; the statistical MEASURE, evidence EVALUATE and minimax-regret ALLOCATE).
+5,000 units; the statistical MEASURE, calibrated EVALUATE and expected-return ALLOCATE,
+the default config's components).
 Costs are uniform in 5,000-50,000 and the budget is 20% of their total.
 A row is run for every ``--workers`` value (``max_workers``) and ``--pools`` value
 (``measure.pool``: ``threads`` or ``processes``).
@@ -27,9 +28,9 @@ Columns (medians over ``--repeats``; times in seconds):
 
 - ``wall``: whole-process wall time of ``run_once.py``; ``plain``: of the plain loop;
 - ``run``: the run's own duration, start to end in its run record (the run worker's
-  time); ``launch``: from ``run_once.py``'s start to the run's start (config, partition
-  sync, ``dagster job launch``, the queue, the run worker's start); ``after``: from the
-  run's end to the process's exit (reading the values back, the report);
+  time); ``launch``: from ``run_once.py``'s start to the run's start (the config,
+  the definitions' load, the run's creation); ``after``: from the run's end to the
+  process's exit (reading the values back, the report);
 - ``x plain``: ``wall / plain``; ``run/pl``: ``run / plain``;
 - ``ms/ap``: Dagster's overhead per asset-partition,
   ``(wall - plain) / (3n + 4)`` in milliseconds: a run materialises ``3n + 4``
@@ -83,7 +84,11 @@ ASSET_STEPS = {
 }
 COMPONENTS = {
     "mock": {"measure": "mock", "evaluate": "mock", "allocate": "mock"},
-    "statistical": {"measure": "statistical", "evaluate": "evidence", "allocate": "minimax_regret"},
+    "statistical": {
+        "measure": "statistical",
+        "evaluate": "calibrated",
+        "allocate": "expected_return",
+    },
 }
 
 

@@ -75,13 +75,17 @@ class HeadlessChromium:
         port = int(port_file.read_text().splitlines()[0])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
             page = next(t for t in json.load(answer) if t["type"] == "page")
-        self._socket = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        # as a context manager: the form websockets supports without deprecation
+        self._connection = contextlib.ExitStack()
+        self._socket = self._connection.enter_context(
+            connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        )
         self.send("Page.enable")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if getattr(self, "_socket", None) is not None:
-            self._socket.close()
+        if getattr(self, "_connection", None) is not None:
+            self._connection.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:

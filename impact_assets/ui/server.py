@@ -2,11 +2,13 @@
 
 ``dagster dev`` started from a non-interactive shell ignores SIGTERM unless it
 runs in its own process session, so it is started with ``start_new_session``
-and stopped by signalling the whole session.
+and stopped by signalling every process of that session (its code servers may
+sit in process groups of their own), waiting until none is left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -119,18 +121,30 @@ class DagsterDevServer:
         )
 
     def stop(self, timeout: float = 30) -> int | None:
-        """SIGTERM the server's whole session, then SIGKILL if it lingers; return its exit code."""
+        """Stop the server and every process of its session; return its exit code.
+
+        SIGTERM to the session's processes (the webserver, the daemon, code servers and
+        run workers, whatever process group each chose), SIGKILL to what remains after
+        ``timeout``; returns once none of them runs.
+        """
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-            except ProcessLookupError:
-                pass
+        session = self.process.pid
+        for pid in session_processes(session):
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while session_processes(session) and time.monotonic() < deadline:
+            self.process.poll()  # reap the server itself once it exits
+            time.sleep(0.2)
+        for pid in session_processes(session):
+            _signal(pid, signal.SIGKILL)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _signal(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        while session_processes(session) and time.monotonic() < deadline + 10:
+            time.sleep(0.1)  # killed children are reaped by init, a moment later
         self._log.close()
         return self.process.returncode
 
@@ -181,6 +195,28 @@ class DagsterDevServer:
         return session_rss(self.process.pid)
 
 
+def _session_entries(session_id: int):
+    """``(pid, /proc entry)`` of every live process whose session id is ``session_id``."""
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()  # state ppid pgrp session ...
+            if int(fields[3]) == session_id and fields[0] != "Z":
+                yield int(entry.name), entry
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while being read
+
+
+def session_processes(session_id: int) -> list[int]:
+    """The live processes of a session (``dagster dev`` and everything it started)."""
+    return [pid for pid, _ in _session_entries(session_id)]
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signum)
+
+
 def session_rss(session_id: int) -> int:
     """Sum of the resident set sizes of the processes whose session id is ``session_id``.
 
@@ -189,15 +225,11 @@ def session_rss(session_id: int) -> int:
     """
     page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
     total = 0
-    for entry in Path("/proc").glob("[0-9]*"):
+    for _, entry in _session_entries(session_id):
         try:
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[3]) != session_id:  # state ppid pgrp session ...
-                continue
             total += int((entry / "statm").read_text().split()[1]) * page
         except (OSError, ValueError, IndexError):
-            continue  # the process ended while being read
+            continue
     return total
 
 
