@@ -69,12 +69,6 @@ def file_sample_id(path: str | Path) -> str:
     return f"file:{digest[:16]}"
 
 
-def clear_cache() -> None:
-    """Forget every cached file (tests; a long-lived process that wants fresh reads)."""
-    with _cache_lock:
-        _cache.clear()
-
-
 def _read_cached(path: Path) -> tuple[pd.DataFrame, str]:
     resolved = path.resolve()
     stat = resolved.stat()  # FileNotFoundError names the path
