@@ -34,12 +34,16 @@ SEED_INITIATIVES = [
 
 
 def portfolio(**overrides: Any) -> dict[str, Any]:
-    """The seed's test portfolio (three mock initiatives, budget 100000), with overrides."""
+    """The seed's test portfolio (three initiatives, budget 100000, the mock components,
+    named: an omitted stage runs the real one), with overrides."""
     config: dict[str, Any] = {
         "budget": 100000,
         "scale_sample_size": 5000,
         "max_workers": 4,
         "seed": 42,
+        "measure": {"component": "mock"},
+        "evaluate": {"component": "mock"},
+        "allocate": {"component": "mock"},
         "initiatives": [dict(i) for i in SEED_INITIATIVES],
     }
     config.update(overrides)

@@ -144,7 +144,9 @@ def test_scale_sample_must_exceed_every_pilot():
 def test_allocation_options():
     assert any(
         "min_portfolio_worst_return" in p
-        for p in problems_of(portfolio(allocate={"min_portfolio_worst_return": 5}))
+        for p in problems_of(
+            portfolio(allocate={"component": "mock", "min_portfolio_worst_return": 5})
+        )
     )
     assert any(
         "weights must sum to 1" in p
@@ -183,3 +185,26 @@ def test_resource_reads_the_env_var_and_reports_failures(tmp_path, monkeypatch):
         ImpactConfigResource(path=str(bad)).load_or_fail()
     with pytest.raises(ConfigError, match="config file not found"):
         ImpactConfigResource(path=str(Path(tmp_path, "missing.yaml"))).load()
+
+
+def test_a_stage_left_out_runs_its_real_component_and_a_mock_only_when_named():
+    simulated = {"method": "experiment", "data": {"source": "simulated"}}
+    config = parse_config(
+        {"budget": 10, "initiatives": [{"initiative_id": "a", "cost_to_scale": 1, **simulated}]}
+    )
+    assert (config.measure.component, config.evaluate.component, config.allocate.component) == (
+        "statistical",
+        "calibrated",
+        "expected_return",
+    )
+    # the seed's bare initiatives need the mock MEASURE, and the problems say how to name it
+    bare = {"budget": 10, "initiatives": [{"initiative_id": "a", "cost_to_scale": 1}]}
+    assert problems_of(bare) == [
+        "initiatives[0].method: required by the statistical measure (one of experiment, "
+        "difference_in_differences, interrupted_time_series, observational, synthetic_control)",
+        "initiatives[0].data: required by the statistical measure",
+        "measure: not given, so the statistical measure is used; for the seed's mock write "
+        "`measure: {component: mock}`",
+    ]
+    named = parse_config({**bare, "measure": {"component": "mock"}})
+    assert named.measure.component == "mock" and named.evaluate.component == "calibrated"

@@ -46,13 +46,21 @@ def default_config_path() -> Path:
 
 def _component_preflight(config: PortfolioConfig) -> list[str]:
     """What the chosen components check before they run (the statistical MEASURE: data
-    files and columns), found through the registry so validating imports no component."""
-    return [
-        problem
-        for stage in STAGES
-        for check in preflight_checks(stage, getattr(config, stage).component)
-        for problem in check(config)
-    ]
+    files and columns), found through the registry so validating imports no component.
+
+    A stage the config leaves out uses its real component; when that one finds problems
+    the config says so, and how to run the mock instead."""
+    problems = []
+    for stage in STAGES:
+        component = getattr(config, stage).component
+        found = [p for check in preflight_checks(stage, component) for p in check(config)]
+        if found and stage not in config.model_fields_set:
+            found.append(
+                f"{stage}: not given, so the {component} {stage} is used; for the seed's "
+                f"mock write `{stage}: {{component: mock}}`"
+            )
+        problems += found
+    return problems
 
 
 def _history_file_preflight(config: PortfolioConfig) -> list[str]:

@@ -200,8 +200,11 @@ def _duplicate_message(index: int, first: int, initiative_id: str) -> str:
 
 
 class _ComponentChoice(_Strict):
+    """A stage's component. Omitted, the stage uses the real one (:data:`DEFAULT_COMPONENTS`);
+    the mocks run only when named."""
+
     stage: ClassVar[str]
-    component: str = "mock"
+    component: str
 
     @field_validator("component")
     @classmethod
@@ -214,6 +217,7 @@ class _ComponentChoice(_Strict):
 
 class MeasureSettings(_ComponentChoice):
     stage: ClassVar[str] = "measure"
+    component: str = "statistical"
     # Where the measurements run: threads share one process (the GIL serialises
     # pure-Python work), processes use every core of this machine, dask sends one task
     # per initiative to a Dask cluster. None: the profile's choice (threads on `local`,
@@ -232,6 +236,7 @@ class MeasureSettings(_ComponentChoice):
 
 class EvaluateSettings(_ComponentChoice):
     stage: ClassVar[str] = "evaluate"
+    component: str = "calibrated"
 
 
 class ScenarioWeights(_Strict):
@@ -251,6 +256,7 @@ class ScenarioWeights(_Strict):
 
 class AllocateSettings(_ComponentChoice):
     stage: ClassVar[str] = "allocate"
+    component: str = "expected_return"
     min_confidence: Number = Field(default=0.0, ge=0, le=1)
     min_portfolio_worst_return: Number | None = None
     weights: ScenarioWeights | None = None

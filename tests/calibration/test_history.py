@@ -161,6 +161,7 @@ def test_the_config_reports_a_bad_history_file_as_config_errors(tmp_path):
     (tmp_path / "history.csv").write_text(rows.to_csv(index=False))
     raw = {
         "budget": 100,
+        "measure": {"component": "mock"},
         "calibration": {"history_file": "history.csv"},
         "initiatives": [{"initiative_id": "a", "cost_to_scale": 10}],
     }
