@@ -12,6 +12,7 @@ from impact_assets.contracts import (
     CalibrationHistory,
     EvaluationRecord,
     LoopReport,
+    MeasurementRecord,
     PortfolioSummary,
 )
 from impact_assets.loop.decision import EXCLUDED, FAILED, Candidate, explain_decision
@@ -134,6 +135,48 @@ REPORT_COLUMNS: dict[str, tuple[str, str]] = {
     "budget": ("float", "Budget allocated to the initiative."),
     "samples": ("string", "Pilot sample size → scale sample size."),
 }
+
+
+def measurement_rows(records: Iterable[MeasurementRecord]) -> list[dict[str, Any]]:
+    """One row per initiative: status, estimate and 95% CI, p-value, sample size, method."""
+    rows = []
+    for record in sorted(records, key=lambda r: r.initiative_id):
+        result = record.result
+        rows.append(
+            {
+                "initiative_id": record.initiative_id,
+                "status": record.status.value,
+                "estimate": result.effect_estimate if result else None,
+                "ci_lower": result.ci_lower if result else None,
+                "ci_upper": result.ci_upper if result else None,
+                "p_value": result.p_value if result else None,
+                "sample_size": result.sample_size if result else None,
+                "model_type": result.model_type.value if result else None,
+                "cause": record.cause,
+            }
+        )
+    return rows
+
+
+def evaluation_rows(records: Iterable[EvaluationRecord]) -> list[dict[str, Any]]:
+    """One row per initiative: confidence, cost and the three return scenarios."""
+    rows = []
+    for record in sorted(records, key=lambda r: r.initiative_id):
+        result = record.result
+        rows.append(
+            {
+                "initiative_id": record.initiative_id,
+                "status": record.status.value,
+                "confidence": result.confidence if result else None,
+                "cost": result.cost if result else None,
+                "R_worst": result.R_worst if result else None,
+                "R_med": result.R_med if result else None,
+                "R_best": result.R_best if result else None,
+                "model_type": result.model_type.value if result else None,
+                "cause": record.cause,
+            }
+        )
+    return rows
 
 
 def allocation_rows(
