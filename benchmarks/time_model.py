@@ -1,30 +1,30 @@
 """The parts of the loop's time model, each measured alone: ``python benchmarks/time_model.py``.
 
-- ``event``: one Dagster event write (an asset materialization with metadata, through
-  the public ``report_runless_asset_event``) on a fresh SQLite instance, on PostgreSQL
-  with this project's pooled storage, and on PostgreSQL with the stock
-  ``dagster-postgres`` storage (a connection per statement);
+- ``event``: one materialization event of a partition, written by a step that
+  materialises n static partitions in one run (one planned event per asset, as the CLI
+  creates its runs), on a fresh SQLite instance and on PostgreSQL with this project's
+  pooled storage and Dagster's event batching (``DAGSTER_EVENT_BATCH_SIZE=1000``, as
+  the distributed profile sets it), and without batching;
+- ``metadata``: what one step pays for adding each partition's own metadata
+  (``add_asset_metadata(..., partition_key=k)``, one call per partition: Dagster
+  re-validates every entry added before in the step), at n = 1,000 and 5,000: the step
+  with metadata against the same step without, fitted to ``metadata * n**2``;
 - ``task``: the overhead of one Dask task through the MEASURE fan-out (a task that
   does nothing, on a fresh ``scripts/cluster.py`` with W workers), per task;
 - ``measure``: one statistical measurement of a simulated experiment (pilot of
-  50-500 units, scale of 5,000), in this process, one BLAS thread;
-- ``check``: what Dagster does for each ``add_asset_metadata(..., partition_key=k)`` of
-  a step over n dynamic partitions (it checks k against the step's partition range:
-  two ``has_dynamic_partition`` queries and one ``get_dynamic_partitions`` reading all
-  n keys, through the public instance methods), at n = 1,000 and 10,000, so the cost
-  is ``check0 + check1 * n`` per call.
+  50-500 units, scale of 5,000), in this process, one BLAS thread.
 
-``python benchmarks/time_model.py --fit RUNS.json [RUNS.json ...]`` fits the rest of
-the model to whole loops measured by ``loop_scale.py --json`` (one profile):
+``python benchmarks/time_model.py --fit RUNS.json [RUNS.json ...] --events-ms E
+--metadata-us M`` fits the rest of the model to whole loops measured by
+``loop_scale.py --json`` (one profile):
 
-    wall(n) = fixed + n * per_initiative + events(n) * event + calls(n) * (check0 + check1 * n)
+    wall(n) = fixed + n * per_initiative + events(n) * event + (2 + s**2) * metadata * n**2
 
-``event``, ``check0`` and ``check1`` measured alone (``--events-ms``, ``--check-ms``
-give them), ``events(n)`` and ``calls(n)`` (partition metadata calls: 2n plus the scale
-partitions with their own metadata) counted in each run; ``fixed`` and
-``per_initiative`` (the plain loop's work plus Dagster's other per-initiative costs)
-by least squares, and the fit's prediction for each n and for 100,000. See the
-README's Performance.
+``event`` and ``metadata`` measured alone; ``events(n)`` counted in each run; ``s`` the
+share of initiatives selected (the scale step's partitions with their own metadata);
+``fixed`` and ``per_initiative`` (the plain loop's work plus Dagster's other
+per-initiative costs) by least squares, and the fit's prediction for each n and for
+100,000. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -43,35 +43,90 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loop_scale import cluster, portfolio_config  # noqa: E402
 
-from impact_assets.lib.instance_settings import local_instance_settings  # noqa: E402
+from impact_assets.lib.instance_settings import (  # noqa: E402
+    EVENT_BATCH_ENV_VAR,
+    PLANNED_EVENTS_ENV_VAR,
+    local_instance_settings,
+)
+from impact_assets.lib.partitions import partition_range_tags  # noqa: E402
 
-EVENTS = 300
+EVENT_PARTITIONS = 1000
+METADATA_SIZES = (1_000, 5_000)
 TASKS = 2000
 MEASUREMENTS = 200
-CHECKS = 20
-CHECK_SIZES = (1_000, 10_000)
+STEP_ENDS = dg.DagsterEventType.STEP_SUCCESS
 
 
-def event_write_ms(settings: str, env: dict[str, str] | None = None) -> float:
-    """Milliseconds per materialization event written to the instance ``settings`` describe."""
+def step_seconds(settings: str, n: int, metadata: bool, env: dict[str, str] | None = None) -> float:
+    """Seconds of one step materialising ``n`` static partitions in one run on the instance
+    ``settings`` describe; with ``metadata``, each partition's own numbers added to it."""
+    keys = [f"initiative-{index:06d}" for index in range(n)]
+    partitions = dg.StaticPartitionsDefinition(keys)
+
+    @dg.asset(
+        name="model_partitions",
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        io_manager_key="nothing_stored",
+    )
+    def model_partitions(context) -> dict[str, int]:  # no annotation: nested in a function
+        if metadata:
+            for index, key in enumerate(context.partition_keys):
+                own = {"estimate": 0.1 + index, "ci_95": "[0.05, 0.15]", "status": "measured"}
+                context.add_asset_metadata(own, partition_key=key)
+        return dict.fromkeys(context.partition_keys, 1)
+
+    class NothingStored(dg.IOManager):
+        def handle_output(self, context, obj) -> None:
+            pass
+
+        def load_input(self, context) -> None:
+            return None
+
     home = Path(tempfile.mkdtemp(prefix="impact_model_home_"))
     (home / "dagster.yaml").write_text(settings)
     saved = dict(os.environ)
-    os.environ.update(env or {})
+    os.environ.update({**(env or {}), PLANNED_EVENTS_ENV_VAR: "1"})
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            metadata = {"estimate": 0.1, "ci_95": "[0.05, 0.15]", "status": "measured"}
-            instance.report_runless_asset_event(dg.AssetMaterialization("warm_up"))
-            start = time.perf_counter()
-            for index in range(EVENTS):
-                instance.report_runless_asset_event(
-                    dg.AssetMaterialization(f"model_{index % 10}", metadata=metadata)
+            result = dg.materialize(
+                [model_partitions],
+                instance=instance,
+                resources={"nothing_stored": NothingStored()},
+                tags=partition_range_tags(keys),
+                run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            )
+            (success,) = [
+                record
+                for record in instance.all_logs(result.run_id, of_type=STEP_ENDS)
+                if record.step_key == "model_partitions"
+            ]
+            (start,) = [
+                record
+                for record in instance.all_logs(
+                    result.run_id, of_type=dg.DagsterEventType.STEP_START
                 )
-            return 1000 * (time.perf_counter() - start) / EVENTS
+                if record.step_key == "model_partitions"
+            ]
+            return success.timestamp - start.timestamp
     finally:
         os.environ.clear()
         os.environ.update(saved)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def event_ms(settings: str, env: dict[str, str] | None = None) -> float:
+    """Milliseconds per partition materialization (the step at EVENT_PARTITIONS, no metadata)."""
+    return 1000 * step_seconds(settings, EVENT_PARTITIONS, False, env) / EVENT_PARTITIONS
+
+
+def metadata_us(settings: str) -> dict[int, float]:
+    """The per-partition metadata of a step of n partitions, in microseconds per n**2."""
+    costs = {}
+    for n in METADATA_SIZES:
+        extra = step_seconds(settings, n, True) - step_seconds(settings, n, False)
+        costs[n] = 1e6 * extra / n**2
+    return costs
 
 
 def stock_postgres_settings(pooled: str) -> str:
@@ -116,121 +171,73 @@ def measure_ms() -> dict[str, float]:
     return times
 
 
-def check_ms(settings: str, env: dict[str, str] | None = None) -> dict[int, float]:
-    """Milliseconds of one partition-key check (``add_asset_metadata``), by partition count."""
-    home = Path(tempfile.mkdtemp(prefix="impact_model_home_"))
-    (home / "dagster.yaml").write_text(settings)
-    saved = dict(os.environ)
-    os.environ.update(env or {})
-    name = f"model_{os.getpid()}"
-    times = {}
-    try:
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            for count in CHECK_SIZES:
-                have = len(instance.get_dynamic_partitions(name))
-                instance.add_dynamic_partitions(name, [f"k{i:06d}" for i in range(have, count)])
-                first, last = "k000000", f"k{count - 1:06d}"
-                start = time.perf_counter()
-                for _ in range(CHECKS):
-                    instance.has_dynamic_partition(name, first)
-                    instance.has_dynamic_partition(name, last)
-                    instance.get_dynamic_partitions(name)
-                times[count] = 1000 * (time.perf_counter() - start) / CHECKS
-            for key in instance.get_dynamic_partitions(name):
-                instance.delete_dynamic_partition(name, key)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        shutil.rmtree(home, ignore_errors=True)
-    return times
-
-
-def check_line(times: dict[int, float]) -> tuple[float, float]:
-    """``check0`` (ms) and ``check1`` (ms per partition) through the measured points."""
-    (n1, t1), (n2, t2) = sorted(times.items())[:2]
-    slope = (t2 - t1) / (n2 - n1)
-    return t1 - slope * n1, slope
-
-
-def metadata_calls(row: dict) -> float:
-    """Partition metadata calls of a loop: pilot and evaluation partitions, and the scale
-    partitions that have their own (the selected ones; the rest share one entry)."""
-    return 2 * row["n"] + row.get("selected", 0.3 * row["n"])
-
-
-def fit(rows: list[dict], event_ms: float, check0_ms: float, check1_ms: float) -> dict:
+def fit(rows: list[dict], event: float, metadata: float) -> dict:
     """Least-squares ``fixed`` and ``per_initiative`` (s) of ``wall`` over the rows."""
     import numpy as np
 
     n = np.array([row["n"] for row in rows], dtype=float)
-    known = np.array(
-        [
-            row["events"] * event_ms / 1000
-            + metadata_calls(row) * (check0_ms + check1_ms * row["n"]) / 1000
-            for row in rows
-        ]
-    )
+    known = np.array([known_seconds(row["n"], row["events"], row["selected"] / row["n"], event,
+                                    metadata) for row in rows])  # fmt: skip
     wall = np.array([row["wall"] for row in rows])
     design = np.column_stack([np.ones_like(n), n])
     (fixed, per_initiative), *_ = np.linalg.lstsq(design, wall - known, rcond=None)
     return {"fixed": float(fixed), "per_initiative": float(per_initiative)}
 
 
-def predict(n: float, model: dict, events_per_initiative: float, selected_share: float) -> float:
-    calls = (2 + selected_share) * n
-    check = (model["check0"] + model["check1"] * n) / 1000
-    events = events_per_initiative * n * model["event"] / 1000
-    return model["fixed"] + n * model["per_initiative"] + events + calls * check
+def known_seconds(n: float, events: float, share: float, event: float, metadata: float) -> float:
+    """The event writes and the per-partition metadata of a loop of ``n`` (seconds)."""
+    return events * event / 1000 + (2 + share**2) * metadata * n**2 / 1e6
 
 
-def fit_main(paths: list[Path], event_ms: float, check: tuple[float, float]) -> None:
+def fit_main(paths: list[Path], event: float, metadata: float) -> None:
     import json
 
     rows = [row for path in paths for row in json.loads(path.read_text())]
-    for row in rows:
-        row.setdefault("selected", 0.3 * row["n"])
-    model = {**fit(rows, event_ms, *check), "event": event_ms}
-    model["check0"], model["check1"] = check
+    model = fit(rows, event, metadata)
     per_event = statistics.median(r["events"] / r["n"] for r in rows if r["n"] >= 100)
     share = statistics.median(r["selected"] / r["n"] for r in rows)
     print(
         f"fixed {model['fixed']:.1f} s; per initiative {1000 * model['per_initiative']:.2f} ms; "
-        f"per event {event_ms:.2f} ms ({per_event:.2f} events per initiative); per "
-        f"metadata call {check[0]:.2f} ms + {1000 * check[1]:.3f} ms per 1,000 partitions "
-        f"({2 + share:.2f} calls per initiative)"
+        f"per event {event:.2f} ms ({per_event:.2f} events per initiative); per-partition "
+        f"metadata {metadata:.3f} us x n^2 per step ({2 + share**2:.2f} steps' worth)"
     )
     print(f"{'n':>8} {'wall':>9} {'model':>9} {'plain':>8}")
     for row in sorted(rows, key=lambda r: r["n"]):
-        predicted = predict(row["n"], model, per_event, share)
+        predicted = (
+            model["fixed"]
+            + row["n"] * model["per_initiative"]
+            + known_seconds(row["n"], per_event * row["n"], share, event, metadata)
+        )
         print(f"{row['n']:>8} {row['wall']:>9.1f} {predicted:>9.1f} {row.get('plain', 0):>8.1f}")
-    for n in (100_000,):
-        terms = {
-            "fixed": model["fixed"],
-            "per initiative": n * model["per_initiative"],
-            "events": per_event * n * event_ms / 1000,
-            "metadata checks": (2 + share) * n * (check[0] + check[1] * n) / 1000,
-        }
-        total = sum(terms.values())
-        detail = ", ".join(f"{name} {value / 3600:.2f} h" for name, value in terms.items())
-        print(f"{n:>8} {'':>9} {total:>9.0f} s = {total / 3600:.1f} h ({detail})")
+    n = 100_000
+    terms = {
+        "fixed": model["fixed"],
+        "per initiative": n * model["per_initiative"],
+        "events": per_event * n * event / 1000,
+        "partition metadata": (2 + share**2) * metadata * n**2 / 1e6,
+    }
+    total = sum(terms.values())
+    detail = ", ".join(f"{name} {value / 3600:.2f} h" for name, value in terms.items())
+    print(f"{n:>8} {'':>9} {total:>9.0f} s = {total / 3600:.1f} h ({detail})")
 
 
 def main(dask_workers: int = 2) -> None:
     rows = {}
-    rows["event write, SQLite (ms)"] = event_write_ms(local_instance_settings())
-    for count, ms in check_ms(local_instance_settings()).items():
-        rows[f"partition-key check at {count:,} partitions, SQLite (ms)"] = ms
+    local = local_instance_settings()
+    rows[f"event, SQLite, {EVENT_PARTITIONS:,} partitions in a step (ms)"] = event_ms(local)
+    for n, cost in metadata_us(local).items():
+        rows[f"partition metadata, step of {n:,} (us x n^2)"] = cost
     with tempfile.TemporaryDirectory() as scratch:
         config_path = Path(scratch) / "config.yaml"
         config_path.write_text(yaml.safe_dump(portfolio_config("mock", 5, 1)))
         with cluster(config_path, dask_workers) as variables:
             pooled = (Path(variables["DAGSTER_HOME"]) / "dagster.yaml").read_text()
-            rows["event write, PostgreSQL pooled (ms)"] = event_write_ms(pooled, variables)
-            rows["event write, PostgreSQL stock (ms)"] = event_write_ms(
-                stock_postgres_settings(pooled), variables
+            unbatched = {**variables, EVENT_BATCH_ENV_VAR: "0"}
+            rows["event, PostgreSQL pooled, batches of 1,000 (ms)"] = event_ms(pooled, variables)
+            rows["event, PostgreSQL pooled, no batching (ms)"] = event_ms(pooled, unbatched)
+            rows["event, PostgreSQL stock, no batching (ms)"] = event_ms(
+                stock_postgres_settings(pooled), unbatched
             )
-            for count, ms in check_ms(pooled, variables).items():
-                rows[f"partition-key check at {count:,} partitions, PostgreSQL (ms)"] = ms
             address = variables["DASK_SCHEDULER_ADDRESS"]
             rows[f"Dask task overhead, {dask_workers} workers (ms/task)"] = statistics.median(
                 dask_task_ms(address) for _ in range(3)
@@ -239,7 +246,7 @@ def main(dask_workers: int = 2) -> None:
         rows[f"measurement, {stage} (ms)"] = milliseconds
     width = max(len(name) for name in rows)
     for name, value in rows.items():
-        print(f"{name:<{width}}  {value:8.2f}", flush=True)
+        print(f"{name:<{width}}  {value:8.3f}", flush=True)
 
 
 if __name__ == "__main__":
@@ -250,14 +257,12 @@ if __name__ == "__main__":
     parser.add_argument("--fit", type=Path, nargs="+", help="loop_scale.py --json files")
     parser.add_argument("--events-ms", type=float, help="one event write (ms)")
     parser.add_argument(
-        "--check-ms", type=float, nargs=2, metavar=("AT_1000", "AT_10000"),
-        help="one partition-key check at 1,000 and 10,000 partitions (ms)",
-    )  # fmt: skip
+        "--metadata-us", type=float, help="per-partition metadata of a step, us x n^2"
+    )
     args = parser.parse_args()
     if args.fit:
-        if args.events_ms is None or args.check_ms is None:
-            parser.error("--fit needs --events-ms and --check-ms (measure them: no --fit)")
-        line = check_line(dict(zip(CHECK_SIZES, args.check_ms, strict=True)))
-        fit_main(args.fit, args.events_ms, line)
+        if args.events_ms is None or args.metadata_us is None:
+            parser.error("--fit needs --events-ms and --metadata-us (measure them: no --fit)")
+        fit_main(args.fit, args.events_ms, args.metadata_us)
     else:
         main(args.dask_workers)
