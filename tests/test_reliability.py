@@ -542,6 +542,30 @@ def test_a_loop_killed_midway_reruns_to_the_same_results(tmp_path, reference):
     assert statuses == ["FAILURE", "SUCCESS"]
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
+def test_ctrl_c_stops_the_loop_says_so_and_marks_its_run_failed(tmp_path, reference):
+    config_path, expected = reference
+    home = tmp_path / "home"
+    process = start_cli("--config", str(config_path), "--loop-id", LOOP_ID, dagster_home=home)
+    deadline = time.monotonic() + 120
+    for line in process.stdout:
+        if "[1/5]" in line or time.monotonic() > deadline:
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 1
+    assert "interrupted (Ctrl-C): the run stopped here and is marked failed" in stderr
+    assert "Traceback" not in stderr
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert [run.status for run in instance.get_runs()] == [dg.DagsterRunStatus.FAILURE]
+    # and the next loop runs, its output as if nothing had happened
+    output = tmp_path / "out.json"
+    args = ("--config", str(config_path), "--output-json", str(output), "--loop-id", LOOP_ID)
+    assert run_cli(*args, dagster_home=home).returncode == 0
+    assert json.loads(output.read_text()) == expected
+
+
 def test_two_loops_at_once_on_one_instance_take_turns(tmp_path, reference, monkeypatch):
     config_path, expected = reference
     home = tmp_path / "home"

@@ -18,7 +18,9 @@ import dagster as dg
 
 from impact_assets.lib.executors import DEFAULT_EXECUTOR, execution_config
 
-QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# The CLI reports failures itself, one line each: Dagster's console logger stays quiet
+QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+INTERRUPTED = "interrupted (Ctrl-C): the run stopped here and is marked failed"
 
 
 @dataclass(frozen=True)
@@ -113,4 +115,6 @@ def error_message(event: dg.DagsterEvent) -> str:
     while cause is not None:  # Dagster wraps user errors; the innermost says what went wrong
         message = cause.message.strip()
         cause = cause.cause
+    if message.startswith("dagster._core.errors.DagsterExecutionInterruptedError"):
+        return INTERRUPTED
     return message
