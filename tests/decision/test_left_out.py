@@ -1,0 +1,205 @@
+"""Why each initiative was left out, against brute force over all 2^n portfolios, every rule.
+
+For every initiative a rule left out, the reason it reports must be what enumerating
+every portfolio finds: the best portfolio that includes it (its value under the rule
+and its members), or the constraint that excludes it, shown to hold.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from impact_assets.components.allocate.bayesian import BayesianAllocate
+from impact_assets.components.allocate.expected_return import ExpectedReturnAllocate
+from impact_assets.components.allocate.left_out import (
+    BELOW_MIN_CONFIDENCE,
+    MISSES_FLOOR,
+    NOT_COMPUTED,
+    NOT_POSITIVE,
+    OVER_BUDGET,
+    PASSED_OVER,
+    TIED,
+    WORSE,
+)
+from impact_assets.components.allocate.minimax_regret import MinimaxRegretAllocate
+from impact_assets.components.allocate.mock import MockAllocate
+from impact_assets.components.allocate.solver import TIE_RTOL
+from impact_assets.contracts import AllocateResult
+
+# each CBC search as one process, and split into concurrent subproblems (conftest.py)
+pytestmark = pytest.mark.usefixtures("cbc_searches")
+
+SEEDS = range(60)
+RULES = {
+    "expected_return": ExpectedReturnAllocate,
+    "bayesian": BayesianAllocate,
+    "minimax_regret": MinimaxRegretAllocate,
+}
+
+
+def _weights(rule: str, seed: int) -> dict[str, float] | None:
+    """Random scenario weights for the bayesian rule on odd seeds (equal thirds otherwise)."""
+    if rule != "bayesian" or seed % 2 == 0:
+        return None
+    raw = np.random.default_rng(5000 + seed).dirichlet([1.0, 1.0, 1.0])
+    return {"best": float(raw[0]), "med": float(raw[1]), "worst": float(1 - raw[0] - raw[1])}
+
+
+def _decide(rule: str, seed: int, make_portfolio, limit: int = 50, most: int = 10):
+    candidates, settings = make_portfolio(seed, most)
+    event = {"initiatives": candidates, "weights": _weights(rule, seed), **settings}
+    component = RULES[rule]()
+    result = AllocateResult.from_dict(component.execute(event))
+    return candidates, settings, event["weights"], result, component.left_out(event, result, limit)
+
+
+def _unit(values) -> float:
+    """The tie tolerance's unit: the largest magnitude among the rule's values (at least 1)."""
+    return max([abs(v) for v in values] + [1.0])
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_left_out_initiative_gets_the_reason_brute_force_finds(
+    rule, seed, make_portfolio, brute_force
+):
+    candidates, settings, weights, result, report = _decide(rule, seed, make_portfolio)
+    by_id = {c["initiative_id"]: c for c in candidates}
+    brute = brute_force(
+        candidates,
+        settings["budget"],
+        settings["min_confidence"],
+        settings["min_portfolio_worst_return"],
+    )
+    tolerance = 4 * TIE_RTOL * brute.value_unit + 1e-9
+    if result.status.value != "optimal":
+        # no portfolio at all (the status says why): only the confidence filter is named
+        assert all(r.kind == BELOW_MIN_CONFIDENCE for r in report.left_out.values())
+        assert report.chosen_value is None
+        return
+    assert set(report.left_out) == set(by_id) - set(result.selected_initiatives)
+    assert math.isclose(report.chosen_value, result.objective, abs_tol=tolerance)
+    kinds = set()
+    for initiative_id, reason in report.left_out.items():
+        candidate = by_id[initiative_id]
+        kinds.add(reason.kind)
+        if reason.kind == BELOW_MIN_CONFIDENCE:
+            assert candidate["confidence"] < settings["min_confidence"] == reason.threshold
+            continue
+        assert candidate["confidence"] >= settings["min_confidence"]
+        if reason.kind == OVER_BUDGET:
+            assert candidate["cost"] > settings["budget"]
+            continue
+        assert candidate["cost"] <= settings["budget"]
+        including = brute.including(rule, initiative_id, weights)
+        if reason.kind == NOT_POSITIVE:
+            assert reason.own_value <= 0
+            assert brute.never_better_with(rule, initiative_id, weights)
+            continue
+        if reason.kind == MISSES_FLOOR:
+            assert including.status == "infeasible"
+            assert reason.threshold == settings["min_portfolio_worst_return"] is not None
+            continue
+        assert reason.kind in (TIED, WORSE), reason
+        assert including.status == "optimal"
+        assert math.isclose(reason.value_with_it, including.objective, abs_tol=tolerance)
+        members = set(result.selected_initiatives) - set(reason.displaces)
+        assert sorted(members | set(reason.adds) | {initiative_id}) == including.selected
+        assert set(reason.displaces) <= set(result.selected_initiatives)
+        assert not set(reason.adds) & set(result.selected_initiatives)
+        # the difference is in the rule's own objective: a rise in regret, or a loss of value
+        difference = (
+            including.objective - result.objective
+            if rule == "minimax_regret"
+            else result.objective - including.objective
+        )
+        assert math.isclose(reason.value_difference, difference, abs_tol=tolerance)
+        tie_unit = TIE_RTOL * brute.value_unit
+        if reason.kind == TIED:
+            assert difference <= 2 * tie_unit + 1e-9
+            cheaper = sum(by_id[i]["cost"] for i in result.selected_initiatives)
+            by_cost = including.cost > cheaper + TIE_RTOL * brute.cost_unit
+            assert reason.tie_broken_by == ("cost" if by_cost else "ids")
+        else:
+            assert difference > 0
+    assert NOT_COMPUTED not in kinds and PASSED_OVER not in kinds
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_beyond_the_limit_the_lp_bound_never_exceeds_the_true_difference(
+    rule, seed, make_portfolio, brute_force
+):
+    candidates, settings, weights, result, report = _decide(
+        rule, seed, make_portfolio, limit=2, most=12
+    )
+    brute = brute_force(
+        candidates,
+        settings["budget"],
+        settings["min_confidence"],
+        settings["min_portfolio_worst_return"],
+    )
+    tolerance = 4 * TIE_RTOL * brute.value_unit + 1e-9
+    ranked = sorted(
+        (r.miss_rank, i, r) for i, r in report.left_out.items() if r.miss_rank is not None
+    )
+    assert [rank for rank, *_ in ranked] == list(range(1, len(ranked) + 1))
+    computed = [(i, r) for _, i, r in ranked if r.kind != NOT_COMPUTED]
+    rest = [(i, r) for _, i, r in ranked if r.kind == NOT_COMPUTED]
+    assert len(computed) <= 2 and report.not_computed == len(rest)
+    differences = [r.value_difference for _, r in computed if r.kind in (TIED, WORSE)]
+    assert differences == sorted(differences)
+    true_differences = {}
+    for initiative_id, reason in rest:
+        including = brute.including(rule, initiative_id, weights)
+        if including.status != "optimal":
+            continue  # no portfolio with it meets the floor: no bound is too high
+        true_differences[initiative_id] = (
+            including.objective - result.objective
+            if rule == "minimax_regret"
+            else result.objective - including.objective
+        )
+        assert 0 <= reason.value_difference_bound <= true_differences[initiative_id] + tolerance
+    # the closest misses said to be proven are no further than any not computed
+    for _, reason in computed[: report.proven_closest]:
+        assert all(reason.value_difference <= d + tolerance for d in true_differences.values())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_greedy_rule_says_where_it_ranked_each_one_and_what_was_left(seed, make_portfolio):
+    candidates, settings = make_portfolio(seed, 10)
+    event = {"initiatives": candidates, **settings, "min_portfolio_worst_return": None}
+    component = MockAllocate()
+    result = AllocateResult.from_dict(component.execute(event))
+    report = component.left_out(event, result)
+
+    # the seed's greedy, written out again: rank by confidence x R_med (ties by id), take
+    # whatever still fits
+    eligible = sorted(
+        (c for c in candidates if c["confidence"] >= settings["min_confidence"]),
+        key=lambda c: (-c["confidence"] * c["R_med"], c["initiative_id"]),
+    )
+    left = settings["budget"]
+    for rank, candidate in enumerate(eligible, start=1):
+        initiative_id = candidate["initiative_id"]
+        if candidate["cost"] <= left:
+            left -= candidate["cost"]
+            assert initiative_id in result.selected_initiatives
+            continue
+        reason = report.left_out[initiative_id]
+        if candidate["cost"] > settings["budget"]:
+            assert reason.kind == OVER_BUDGET
+            continue
+        assert reason.kind == PASSED_OVER
+        assert reason.rank == rank
+        assert math.isclose(reason.budget_left, left, rel_tol=1e-12, abs_tol=1e-9)
+        assert reason.score == candidate["confidence"] * candidate["R_med"]
+    excluded = {c["initiative_id"] for c in candidates} - {c["initiative_id"] for c in eligible}
+    assert {i for i, r in report.left_out.items() if r.kind == BELOW_MIN_CONFIDENCE} == excluded
+    passed = sorted(
+        (r.rank, r.miss_rank) for r in report.left_out.values() if r.kind == PASSED_OVER
+    )
+    assert [miss for _, miss in passed] == list(range(1, len(passed) + 1))
