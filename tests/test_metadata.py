@@ -227,7 +227,7 @@ def test_allocation_rows_say_why_each_candidate_was_or_was_not_selected():
     assert left_out["value_difference"] == pytest.approx(rise)
     assert left_out["value_difference"] > 0
     assert why["left-out"] == (
-        f"better without it: with it, the least worst regret rises from "
+        f"better without it: including it, the least worst regret rises from "
         f"${result.objective:,.0f} to ${left_out['value_with_it']:,.0f}; it would displace chosen"
     )
     assert {r["initiative_id"] for r in rows if r["selected"]} == {"chosen"}

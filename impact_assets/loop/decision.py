@@ -214,7 +214,7 @@ def _rule_reason(
     if kind in (TIED, WORSE):
         return f"{kind}: {_with_it(found, report, amount)}{_changes(found)}"
     if kind == NOT_COMPUTED:
-        text = f"{kind}: ranked below the {report.limit} closest misses"
+        text = f"{kind}: beyond the {report.limit} closest by the LP bound, solved again"
         if found.value_difference_bound:
             text += f"; {_at_least(report, amount(found.value_difference_bound))}"
         return text
@@ -239,16 +239,16 @@ def _with_it(found: LeftOut, report: LeftOutReport, amount: Callable[..., str]) 
             else "the portfolio with the earlier ids"
         )
         return (
-            f"with it, the best portfolio's {objective} is the same "
+            f"including it, the best portfolio's {objective} is the same "
             f"{amount(found.value_with_it)}; the tie rule prefers {rule}"
         )
     if report.minimised:
         return (
-            f"with it, the least {objective} rises from {amount(report.chosen_value)} "
+            f"including it, the least {objective} rises from {amount(report.chosen_value)} "
             f"to {amount(found.value_with_it)}"
         )
     return (
-        f"with it, the best portfolio's {objective} is {amount(found.value_with_it)}, "
+        f"including it, the best portfolio's {objective} is {amount(found.value_with_it)}, "
         f"{amount(found.value_difference)} less"
     )
 
@@ -265,9 +265,11 @@ def _changes(found: LeftOut) -> str:
 
 
 def _at_least(report: LeftOutReport, bound: str) -> str:
+    """What the LP bound says of an initiative not solved again."""
     if report.minimised:
-        return f"with it the least {report.objective} is at least {bound} higher (LP bound)"
-    return f"with it the best portfolio's {report.objective} is at least {bound} less (LP bound)"
+        return f"including it, the least {report.objective} is at least {bound} higher (LP bound)"
+    objective = report.objective
+    return f"including it, the best portfolio's {objective} is at least {bound} less (LP bound)"
 
 
 def _names(ids: tuple[str, ...] | list[str]) -> str:

@@ -10,41 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from helpers import random_candidates
 
 from impact_assets.components.allocate.solver import TIE_RTOL, split
 
 SCENARIOS = ("best", "med", "worst")
-
-
-def random_candidates(rng: np.random.Generator, n: int, *, integer: bool) -> list[dict]:
-    """EvaluateResult dicts; integer-valued ones (exact in floating point) make ties likely."""
-    candidates = []
-    for index in range(n):
-        if integer:
-            worst = float(rng.integers(-4, 6))
-            med = worst + float(rng.integers(0, 4))
-            best = med + float(rng.integers(0, 4))
-            confidence = float(rng.choice([0.25, 0.5, 1.0]))
-            cost = float(rng.integers(1, 6))
-        else:
-            med = float(rng.normal(3000, 2500))
-            halfwidth = abs(float(rng.normal(0, 2000)))
-            worst, best = med - halfwidth, med + halfwidth * float(rng.uniform(0.5, 1.5))
-            confidence = float(rng.uniform(0.2, 1.0))
-            cost = float(rng.uniform(1000, 20000))
-        candidates.append(
-            {
-                "initiative_id": f"init-{index:02d}-{rng.integers(100)}",
-                "confidence": confidence,
-                "cost": cost,
-                "R_best": best,
-                "R_med": med,
-                "R_worst": worst,
-                "model_type": "experiment",
-                "sample_size": 100,
-            }
-        )
-    return candidates
 
 
 def random_settings(rng: np.random.Generator, candidates: list[dict]) -> dict:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import wide_intervals
 
 from impact_assets.components.allocate.bayesian import BayesianAllocate
 from impact_assets.components.allocate.expected_return import ExpectedReturnAllocate
@@ -26,7 +27,12 @@ from impact_assets.components.allocate.left_out import (
 )
 from impact_assets.components.allocate.minimax_regret import MinimaxRegretAllocate
 from impact_assets.components.allocate.mock import MockAllocate
-from impact_assets.components.allocate.solver import TIE_RTOL
+from impact_assets.components.allocate.scenarios import SCENARIOS, AllocationRequest
+from impact_assets.components.allocate.solver import (
+    TIE_RTOL,
+    best_portfolio,
+    min_max_regret_portfolio,
+)
 from impact_assets.contracts import AllocateResult
 
 # each CBC search as one process, and split into concurrent subproblems (conftest.py)
@@ -203,3 +209,69 @@ def test_the_greedy_rule_says_where_it_ranked_each_one_and_what_was_left(seed, m
         (r.rank, r.miss_rank) for r in report.left_out.values() if r.kind == PASSED_OVER
     )
     assert [miss for _, miss in passed] == list(range(1, len(passed) + 1))
+
+
+def _large_event(n: int, floor: bool, seed: int) -> dict:
+    """Wide intervals (many cross zero) and a budget of 20% of the total cost."""
+    initiatives = wide_intervals(n, seed)
+    return {
+        "initiatives": initiatives,
+        "budget": 0.2 * sum(c["cost"] for c in initiatives),
+        "min_portfolio_worst_return": 0.0 if floor else None,
+    }
+
+
+def _without_it(rule: str, event: dict, result: AllocateResult, initiative_id: str):
+    """The best portfolio that includes ``initiative_id``, by the rule's own entry point on the
+    others, with its cost taken from the budget (and its terms from the floor and the
+    offsets): (value under the rule, members)."""
+    request = AllocationRequest.from_event(event)
+    candidates = request.candidates
+    index = candidates.ids.index(initiative_id)
+    others = [k for k in range(len(candidates.ids)) if k != index]
+    floor = None if request.floor is None else request.floor - candidates.R_worst[index]
+    space = {
+        "costs": candidates.costs[others],
+        "budget": request.budget - candidates.costs[index],
+    }
+    floor_args = {"floor_values": candidates.R_worst[others], "floor": floor}
+    if rule == "minimax_regret":
+        v_star = np.array([result.scenarios[j]["v_star"] for j in SCENARIOS])
+        found = min_max_regret_portfolio(
+            candidates.R_eff[:, others],
+            v_star - candidates.R_eff[:, index],
+            space["costs"],
+            space["budget"],
+            **floor_args,
+        )
+        value = None if found is None else found.objective
+    else:
+        values = RULES[rule]().objective(request, result).values[0]
+        found = best_portfolio(values[others], space["costs"], space["budget"], **floor_args)
+        value = None if found is None else found.objective + values[index]
+    if found is None:
+        return None, None
+    members = sorted([candidates.ids[others[k]] for k in found.selected] + [initiative_id])
+    return value, members
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("floor", [False, True], ids=["no_floor", "floor"])
+def test_in_large_portfolios_each_solve_matches_the_rule_run_on_the_others(rule, floor):
+    # n = 300: the cores, the reduced-cost fixing and the split searches all take part, and
+    # each candidate is solved from the whole problem's LP relaxation, never its own
+    event = _large_event(300, floor, seed=1)
+    component = RULES[rule]()
+    result = AllocateResult.from_dict(component.execute(event))
+    report = component.left_out(event, result, limit=6)
+    solved = [(i, r) for i, r in report.left_out.items() if r.kind in (TIED, WORSE, MISSES_FLOOR)]
+    assert len(solved) == 6 and report.not_computed > 0
+    tolerance = 1e-9 * max(abs(report.chosen_value), 1.0)
+    for initiative_id, reason in solved:
+        value, members = _without_it(rule, event, result, initiative_id)
+        if reason.kind == MISSES_FLOOR:
+            assert value is None
+            continue
+        assert math.isclose(reason.value_with_it, value, rel_tol=1e-9, abs_tol=tolerance)
+        chosen = set(result.selected_initiatives) - set(reason.displaces)
+        assert sorted(chosen | set(reason.adds) | {initiative_id}) == members

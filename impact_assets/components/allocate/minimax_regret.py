@@ -35,6 +35,10 @@ class MinimaxRegretAllocate(PipelineComponent, ExactRule):
     portfolio within the budget meets ``min_portfolio_worst_return``.
     """
 
+    # Each left-out candidate solved again is a branch-and-bound of the three-scenario MILP,
+    # as long as the rule's own solve: about 0.1 s at n = 1,000 and 1-4 s at 10,000.
+    solved_work = 10_000
+
     def execute(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         request = AllocationRequest.from_event(event)
         candidates = request.candidates
