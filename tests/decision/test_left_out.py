@@ -31,6 +31,7 @@ from impact_assets.components.allocate.scenarios import SCENARIOS, AllocationReq
 from impact_assets.components.allocate.solver import (
     TIE_RTOL,
     best_portfolio,
+    including,
     min_max_regret_portfolio,
 )
 from impact_assets.contracts import AllocateResult
@@ -255,6 +256,21 @@ def _without_it(rule: str, event: dict, result: AllocateResult, initiative_id: s
     return value, members
 
 
+def _assert_each_solve_matches_the_rule_run_on_the_others(rule, event, result, report) -> int:
+    """Every initiative solved again against :func:`_without_it`; how many were solved."""
+    tolerance = 1e-9 * max(abs(report.chosen_value), 1.0)
+    solved = [(i, r) for i, r in report.left_out.items() if r.kind in (TIED, WORSE, MISSES_FLOOR)]
+    for initiative_id, reason in solved:
+        value, members = _without_it(rule, event, result, initiative_id)
+        if reason.kind == MISSES_FLOOR:
+            assert value is None
+            continue
+        assert math.isclose(reason.value_with_it, value, rel_tol=1e-9, abs_tol=tolerance)
+        chosen = set(result.selected_initiatives) - set(reason.displaces)
+        assert sorted(chosen | set(reason.adds) | {initiative_id}) == members
+    return len(solved)
+
+
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("floor", [False, True], ids=["no_floor", "floor"])
 def test_in_large_portfolios_each_solve_matches_the_rule_run_on_the_others(rule, floor):
@@ -264,14 +280,28 @@ def test_in_large_portfolios_each_solve_matches_the_rule_run_on_the_others(rule,
     component = RULES[rule]()
     result = AllocateResult.from_dict(component.execute(event))
     report = component.left_out(event, result, limit=6)
-    solved = [(i, r) for i, r in report.left_out.items() if r.kind in (TIED, WORSE, MISSES_FLOOR)]
-    assert len(solved) == 6 and report.not_computed > 0
-    tolerance = 1e-9 * max(abs(report.chosen_value), 1.0)
-    for initiative_id, reason in solved:
-        value, members = _without_it(rule, event, result, initiative_id)
-        if reason.kind == MISSES_FLOOR:
-            assert value is None
-            continue
-        assert math.isclose(reason.value_with_it, value, rel_tol=1e-9, abs_tol=tolerance)
-        chosen = set(result.selected_initiatives) - set(reason.displaces)
-        assert sorted(chosen | set(reason.adds) | {initiative_id}) == members
+    assert _assert_each_solve_matches_the_rule_run_on_the_others(rule, event, result, report) == 6
+    assert report.not_computed > 0
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_under_a_tight_floor_each_solve_matches_the_rule_run_on_the_others(rule, monkeypatch):
+    # A floor just below the best summed R_worst the budget allows: holding many candidates
+    # in breaks it, their cores are infeasible, and the LP is solved again with them in
+    event = _large_event(120, False, seed=1)
+    worst = [c["R_worst"] for c in event["initiatives"]]
+    costs = [c["cost"] for c in event["initiatives"]]
+    highest = best_portfolio(worst, costs, event["budget"], break_ties=False).objective
+    event["min_portfolio_worst_return"] = 0.97 * highest
+    relaxed_again = []
+    solve_fixed = including.solve_fixed
+    monkeypatch.setattr(
+        including, "solve_fixed", lambda *a: relaxed_again.append(1) or solve_fixed(*a)
+    )
+    component = RULES[rule]()
+    result = AllocateResult.from_dict(component.execute(event))
+    report = component.left_out(event, result, limit=120)
+    kinds = [reason.kind for reason in report.left_out.values()]
+    assert kinds.count(MISSES_FLOOR) and kinds.count(WORSE) and relaxed_again
+    assert NOT_COMPUTED not in kinds
+    _assert_each_solve_matches_the_rule_run_on_the_others(rule, event, result, report)
