@@ -55,17 +55,20 @@ def _weights(rule: str, seed: int) -> dict[str, float] | None:
     return {"best": float(raw[0]), "med": float(raw[1]), "worst": float(1 - raw[0] - raw[1])}
 
 
-def _decide(rule: str, seed: int, make_portfolio, limit: int = 50, most: int = 10):
+def _decide(rule: str, seed: int, make_portfolio, brute_force, limit=None, most: int = 10):
+    """A random portfolio, the rule's decision and its reasons, and the brute force over it."""
     candidates, settings = make_portfolio(seed, most)
     event = {"initiatives": candidates, "weights": _weights(rule, seed), **settings}
     component = RULES[rule]()
     result = AllocateResult.from_dict(component.execute(event))
-    return candidates, settings, event["weights"], result, component.left_out(event, result, limit)
-
-
-def _unit(values) -> float:
-    """The tie tolerance's unit: the largest magnitude among the rule's values (at least 1)."""
-    return max([abs(v) for v in values] + [1.0])
+    report = component.left_out(event, result, limit)
+    brute = brute_force(
+        candidates,
+        settings["budget"],
+        settings["min_confidence"],
+        settings["min_portfolio_worst_return"],
+    )
+    return candidates, settings, event["weights"], result, report, brute
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -73,14 +76,10 @@ def _unit(values) -> float:
 def test_every_left_out_initiative_gets_the_reason_brute_force_finds(
     rule, seed, make_portfolio, brute_force
 ):
-    candidates, settings, weights, result, report = _decide(rule, seed, make_portfolio)
-    by_id = {c["initiative_id"]: c for c in candidates}
-    brute = brute_force(
-        candidates,
-        settings["budget"],
-        settings["min_confidence"],
-        settings["min_portfolio_worst_return"],
+    candidates, settings, weights, result, report, brute = _decide(
+        rule, seed, make_portfolio, brute_force
     )
+    by_id = {c["initiative_id"]: c for c in candidates}
     tolerance = 4 * TIE_RTOL * brute.value_unit + 1e-9
     if result.status.value != "optimal":
         # no portfolio at all (the status says why): only the confidence filter is named
@@ -101,34 +100,34 @@ def test_every_left_out_initiative_gets_the_reason_brute_force_finds(
             assert candidate["cost"] > settings["budget"]
             continue
         assert candidate["cost"] <= settings["budget"]
-        including = brute.including(rule, initiative_id, weights)
+        best_with_it = brute.including(rule, initiative_id, weights)
         if reason.kind == NOT_POSITIVE:
             assert reason.own_value <= 0
             assert brute.never_better_with(rule, initiative_id, weights)
             continue
         if reason.kind == MISSES_FLOOR:
-            assert including.status == "infeasible"
+            assert best_with_it.status == "infeasible"
             assert reason.threshold == settings["min_portfolio_worst_return"] is not None
             continue
         assert reason.kind in (TIED, WORSE), reason
-        assert including.status == "optimal"
-        assert math.isclose(reason.value_with_it, including.objective, abs_tol=tolerance)
+        assert best_with_it.status == "optimal"
+        assert math.isclose(reason.value_with_it, best_with_it.objective, abs_tol=tolerance)
         members = set(result.selected_initiatives) - set(reason.displaces)
-        assert sorted(members | set(reason.adds) | {initiative_id}) == including.selected
+        assert sorted(members | set(reason.adds) | {initiative_id}) == best_with_it.selected
         assert set(reason.displaces) <= set(result.selected_initiatives)
         assert not set(reason.adds) & set(result.selected_initiatives)
         # the difference is in the rule's own objective: a rise in regret, or a loss of value
         difference = (
-            including.objective - result.objective
+            best_with_it.objective - result.objective
             if rule == "minimax_regret"
-            else result.objective - including.objective
+            else result.objective - best_with_it.objective
         )
         assert math.isclose(reason.value_difference, difference, abs_tol=tolerance)
         tie_unit = TIE_RTOL * brute.value_unit
         if reason.kind == TIED:
             assert difference <= 2 * tie_unit + 1e-9
             cheaper = sum(by_id[i]["cost"] for i in result.selected_initiatives)
-            by_cost = including.cost > cheaper + TIE_RTOL * brute.cost_unit
+            by_cost = best_with_it.cost > cheaper + TIE_RTOL * brute.cost_unit
             assert reason.tie_broken_by == ("cost" if by_cost else "ids")
         else:
             assert difference > 0
@@ -140,14 +139,8 @@ def test_every_left_out_initiative_gets_the_reason_brute_force_finds(
 def test_beyond_the_limit_the_lp_bound_never_exceeds_the_true_difference(
     rule, seed, make_portfolio, brute_force
 ):
-    candidates, settings, weights, result, report = _decide(
-        rule, seed, make_portfolio, limit=2, most=12
-    )
-    brute = brute_force(
-        candidates,
-        settings["budget"],
-        settings["min_confidence"],
-        settings["min_portfolio_worst_return"],
+    candidates, settings, weights, result, report, brute = _decide(
+        rule, seed, make_portfolio, brute_force, limit=2, most=12
     )
     tolerance = 4 * TIE_RTOL * brute.value_unit + 1e-9
     ranked = sorted(
@@ -161,13 +154,13 @@ def test_beyond_the_limit_the_lp_bound_never_exceeds_the_true_difference(
     assert differences == sorted(differences)
     true_differences = {}
     for initiative_id, reason in rest:
-        including = brute.including(rule, initiative_id, weights)
-        if including.status != "optimal":
+        best_with_it = brute.including(rule, initiative_id, weights)
+        if best_with_it.status != "optimal":
             continue  # no portfolio with it meets the floor: no bound is too high
         true_differences[initiative_id] = (
-            including.objective - result.objective
+            best_with_it.objective - result.objective
             if rule == "minimax_regret"
-            else result.objective - including.objective
+            else result.objective - best_with_it.objective
         )
         assert 0 <= reason.value_difference_bound <= true_differences[initiative_id] + tolerance
     # the closest misses said to be proven are no further than any not computed
