@@ -78,9 +78,12 @@ class MockAllocate(PipelineComponent, ExplainsLeftOut):
             else:
                 passed += 1
                 reason = LeftOut(
-                    PASSED_OVER, rank=rank, score=score(candidate), budget_left=left,
+                    PASSED_OVER,
+                    rank=rank,
+                    score=score(candidate),
+                    budget_left=left,
                     miss_rank=passed,
-                )  # fmt: skip
+                )
             left_out[candidate["initiative_id"]] = reason
         return LeftOutReport(
             "confidence x R_med of the selection",
