@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pytest
 import yaml
 
@@ -193,3 +194,59 @@ def skip_or_fail(reason: str) -> None:
     if live_required():
         pytest.fail(f"IMPACT_REQUIRE_LIVE=1 but {reason}")
     pytest.skip(reason)
+
+
+# -- random portfolios for the allocation rules -----------------------------------------
+
+
+def random_candidates(rng: np.random.Generator, n: int, *, integer: bool) -> list[dict]:
+    """EvaluateResult dicts; integer-valued ones (exact in floating point) make ties likely."""
+    candidates = []
+    for index in range(n):
+        if integer:
+            worst = float(rng.integers(-4, 6))
+            med = worst + float(rng.integers(0, 4))
+            best = med + float(rng.integers(0, 4))
+            confidence = float(rng.choice([0.25, 0.5, 1.0]))
+            cost = float(rng.integers(1, 6))
+        else:
+            med = float(rng.normal(3000, 2500))
+            halfwidth = abs(float(rng.normal(0, 2000)))
+            worst, best = med - halfwidth, med + halfwidth * float(rng.uniform(0.5, 1.5))
+            confidence = float(rng.uniform(0.2, 1.0))
+            cost = float(rng.uniform(1000, 20000))
+        candidates.append(
+            {
+                "initiative_id": f"init-{index:02d}-{rng.integers(100)}",
+                "confidence": confidence,
+                "cost": cost,
+                "R_best": best,
+                "R_med": med,
+                "R_worst": worst,
+                "model_type": "experiment",
+                "sample_size": 100,
+            }
+        )
+    return candidates
+
+
+def wide_intervals(n: int, seed: int) -> list[dict]:
+    """Pilots whose intervals often cross zero: the hard case (``benchmarks/allocation.py``)."""
+    rng = np.random.default_rng([seed, n, 2])
+    effect = rng.normal(0.15, 0.10, n)
+    halfwidth = np.abs(effect) * rng.uniform(0.2, 1.5, n) + 0.01
+    value = rng.uniform(10_000, 50_000, n)
+    confidence, cost = rng.uniform(0.2, 1.0, n), rng.uniform(5_000, 50_000, n)
+    return [
+        {
+            "initiative_id": f"initiative-{i:05d}",
+            "confidence": float(confidence[i]),
+            "cost": float(cost[i]),
+            "R_best": float((effect[i] + halfwidth[i]) * value[i]),
+            "R_med": float(effect[i] * value[i]),
+            "R_worst": float((effect[i] - halfwidth[i]) * value[i]),
+            "model_type": "experiment",
+            "sample_size": 400,
+        }
+        for i in range(n)
+    ]

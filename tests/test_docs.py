@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 from impact_assets.components import unregister_component
 from impact_assets.config import CONFIG_ENV_VAR, PortfolioConfig
 from impact_assets.contracts import RecordStatus
+from impact_assets.loop.decision import REASON_KINDS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DOCS = PROJECT_ROOT / "docs"
@@ -210,6 +211,19 @@ def test_the_prose_key_finder_sees_paths_and_skips_module_names():
         "`impact_assets.components.measure.mock`, `measure/statistical.py`, `budget`"
     )
     assert key_paths_in_prose(text) == {"allocate.min_confidence", "initiatives[].cost_to_scale"}
+
+
+# --- the reasons an initiative was not selected ------------------------------------------
+
+
+@pytest.mark.parametrize("doc", ["decision.md", "concepts.md"])
+def test_every_kind_of_reason_is_explained_in_one_table_row(doc):
+    text = (DOCS / doc).read_text()
+    section = text.split("Why an initiative was not selected\n", 1)[1].split("\n## ", 1)[0]
+    table = section.split("\n| kind |", 1)[1].split("\n\n", 1)[0]
+    rows = dict(re.findall(r"^\| `([^`]+)` \| (.+) \|$", table, flags=re.M))
+    assert sorted(rows) == sorted(REASON_KINDS), f"{doc}: the reason table drifted from the code"
+    assert all(len(meaning) > 20 for meaning in rows.values())
 
 
 # --- the worked example of a custom MEASURE ---------------------------------------------

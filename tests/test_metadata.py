@@ -8,10 +8,10 @@ import re
 
 import dagster as dg
 import pytest
-from helpers import PROJECT_ROOT, run_loop
+from helpers import PROJECT_ROOT, portfolio, run_loop
 
 from impact_assets.components.measure.simulate import observations
-from impact_assets.config import CONFIG_ENV_VAR, load_config
+from impact_assets.config import CONFIG_ENV_VAR, load_config, parse_config
 from impact_assets.contracts import (
     AllocateResult,
     AllocationStatus,
@@ -31,6 +31,7 @@ from impact_assets.lib.metadata import (
     history_metadata,
     report_metadata,
 )
+from impact_assets.loop import stages
 from impact_assets.loop.charts import (
     MAX_POINTS,
     PNG_SIGNATURE,
@@ -179,43 +180,56 @@ def test_png_markdown_is_an_inline_data_uri_image():
 
 
 def test_allocation_rows_say_why_each_candidate_was_or_was_not_selected():
+    # The real ALLOCATE stage (minimax regret, min_confidence 0.5) on hand-made evaluations.
+    costs = {"chosen": 60, "left-out": 50, "too-dear": 150, "doubtful": 10, "losing": 5}
+    config = parse_config(
+        portfolio(
+            budget=100,
+            allocate={"component": "minimax_regret", "min_confidence": 0.5},
+            initiatives=[
+                {"initiative_id": i, "cost_to_scale": cost, "value_per_unit": 1000}
+                for i, cost in {**costs, "broken": 10}.items()
+            ],
+        )
+    )
     evaluations = {
         "chosen": evaluation("chosen", 60.0, 500.0),
-        "too-dear": evaluation("too-dear", 50.0, 400.0),
-        "left-out": evaluation("left-out", 10.0, 1.0),
+        "left-out": evaluation("left-out", 50.0, 300.0),
+        "too-dear": evaluation("too-dear", 150.0, 400.0),
         "doubtful": evaluation("doubtful", 10.0, 300.0, confidence=0.1),
         "losing": evaluation("losing", 5.0, -20.0),
+        "broken": EvaluationRecord(
+            "broken", LOOP, RecordStatus.FAILED, cause="RuntimeError: singular design"
+        ),
     }
-    result = AllocateResult(
-        selected_initiatives=["chosen"],
-        predicted_returns={"chosen": 500.0},
-        budget_allocated={"chosen": 60.0},
-        budget=100.0,
-        rule="minimax_regret",
-        status=AllocationStatus.OPTIMAL,
-        objective=3.0,
-        scenarios={
-            j: {"v_star": 10.0, "portfolio_value": 7.0, "regret": 3.0}
-            for j in ("best", "med", "worst")
-        },
-        excluded={
-            "doubtful": "confidence 0.1 below min_confidence 0.5",
-            "broken": "skipped: pilot failed: RuntimeError: singular design",
-        },
-        loop_id=LOOP,
-    )
+    result = stages.allocate_portfolio(config, evaluations, LOOP)
+    assert result.selected_initiatives == ["chosen"]
     rows = allocation_rows(result, evaluations)
-    # selected first, then the closest misses by median return per cost
-    assert [r["initiative_id"] for r in rows][:3] == ["chosen", "too-dear", "left-out"]
-    assert sorted(r["initiative_id"] for r in rows) == sorted([*evaluations, "broken"])
+    # selected first, then the rule's closest misses, the others left out, the excluded
+    assert [r["initiative_id"] for r in rows] == [
+        "chosen", "left-out", "too-dear", "losing", "doubtful", "broken",
+    ]  # fmt: skip
     assert all(list(r) == list(ALLOCATION_COLUMNS) for r in rows)
     why = {r["initiative_id"]: r["reason"] for r in rows}
-    assert why["chosen"] == "selected"
-    assert why["doubtful"].startswith("excluded: confidence 0.1")
-    assert why["broken"] == "failed: skipped: pilot failed: RuntimeError: singular design"
-    assert why["losing"] == "negative or zero expected return (R_med -$20)"
-    assert why["too-dear"] == "does not fit: costs $50, the selection leaves $40"
-    assert why["left-out"] == "dominated: minimax_regret found a better use of the same budget"
+    kinds = {r["initiative_id"]: r["kind"] for r in rows}
+    assert why["chosen"] == kinds["chosen"] == "selected"
+    assert why["doubtful"] == "below min_confidence: its confidence 0.100 is below 0.5"
+    assert why["broken"] == "failed: failed: RuntimeError: singular design"
+    assert why["losing"].startswith(
+        "negative or zero return: its largest effective return across the scenarios is -$"
+    )
+    assert why["too-dear"] == ("over budget: it costs $150, more than the whole budget of $100")
+    # "left-out" only fits without "chosen": its portfolio is itself, the worst regret rises
+    (left_out,) = (c for c in result.candidates if c["initiative_id"] == "left-out")
+    assert kinds["left-out"] == left_out["kind"] == "better without it"
+    assert left_out["displaces"] == ["chosen"] and left_out["adds"] == []
+    rise = left_out["value_with_it"] - result.objective
+    assert left_out["value_difference"] == pytest.approx(rise)
+    assert left_out["value_difference"] > 0
+    assert why["left-out"] == (
+        f"better without it: including it, the least worst regret rises from "
+        f"${result.objective:,.0f} to ${left_out['value_with_it']:,.0f}; it would displace chosen"
+    )
     assert {r["initiative_id"] for r in rows if r["selected"]} == {"chosen"}
 
     assert [r["scenario"] for r in scenario_rows(result)] == ["best", "med", "worst"]
@@ -226,6 +240,7 @@ def test_allocation_rows_say_why_each_candidate_was_or_was_not_selected():
     records = {r.data["initiative_id"]: r.data for r in metadata["candidates"].records}
     assert records["chosen"]["selected"] is True and records["chosen"]["reason"] == "selected"
     assert records["too-dear"]["selected"] is False
+    assert records["left-out"]["value_difference"] > 0
     assert column_names(metadata["scenarios"]) == ["scenario", "V*", "portfolio_value", "regret"]
     assert [r.data["scenario"] for r in metadata["scenarios"].records] == ["best", "med", "worst"]
     assert {"V*_best", "V*_med", "V*_worst", "regret_best", "regret_med", "regret_worst"} <= set(

@@ -18,6 +18,7 @@ from helpers import PROJECT_ROOT, run_cli, skip_or_fail
 from impact_assets.config import load_config
 from impact_assets.lib.instance_settings import ensure_instance_settings
 from impact_assets.lib.partitions import partition_range_tags
+from impact_assets.loop.decision import REASON_KINDS
 from impact_assets.loop.tables import ALLOCATION_COLUMNS, REPORT_COLUMNS
 from impact_assets.ui.browser import HEADLESS_FLAGS, HeadlessChromium, find_chromium
 from impact_assets.ui.server import DagsterDevServer, PeakMemory
@@ -197,10 +198,8 @@ def test_every_partition_and_asset_carries_its_metadata(server):
     records = [json.loads(record) for record in candidates["table"]["records"]]
     assert len(records) == 5  # one record per candidate
     # the same reasons as the console and --output-json (impact_assets/loop/decision.py)
-    assert {r["reason"].split(":")[0].split(" (")[0] for r in records} <= {
-        "selected", "excluded", "failed", "negative or zero expected return", "does not fit",
-        "dominated",
-    }  # fmt: skip
+    assert {r["kind"] for r in records} <= set(REASON_KINDS)
+    assert all(r["reason"].startswith(r["kind"]) for r in records)
     assert sum(r["selected"] for r in records) == sum(r["reason"] == "selected" for r in records)
 
 

@@ -9,7 +9,15 @@ from typing import TextIO
 
 from impact_assets.config import PROJECT_ROOT, PortfolioConfig
 from impact_assets.contracts import AllocateResult, LoopReport
-from impact_assets.loop.decision import Candidate, closest_misses, money, reason_counts
+from impact_assets.loop.decision import (
+    Candidate,
+    closest_misses,
+    money,
+    not_computed_summary,
+    reason_counts,
+    return_formatter,
+    returns_in_currency,
+)
 
 RULE = "=" * 70
 # Above this many initiatives the decision is summarised: counts per reason and the
@@ -26,11 +34,6 @@ MOCK_NOTES = {
 }
 
 
-def in_currency(config: PortfolioConfig) -> bool:
-    """Whether returns are in the budget's currency: some initiative sets ``value_per_unit``."""
-    return any(i.value_per_unit != 1 for i in config.initiatives)
-
-
 def header_lines(config: PortfolioConfig) -> list[str]:
     """The components the loop runs (mocks say so) and the unit returns are shown in."""
     names = {
@@ -44,7 +47,7 @@ def header_lines(config: PortfolioConfig) -> list[str]:
     ]
     unit = (
         "returns in the budget's currency (effect x value_per_unit)"
-        if in_currency(config)
+        if returns_in_currency(config)
         else "returns in outcome units (no initiative sets value_per_unit), shown as percentages"
     )
     return ["  " + " | ".join(shown), f"  ({unit})"]
@@ -52,14 +55,7 @@ def header_lines(config: PortfolioConfig) -> list[str]:
 
 def amount_formatter(config: PortfolioConfig) -> Callable[..., str]:
     """Formats a return as currency, or as a percentage of the outcome when there is none."""
-    currency = in_currency(config)
-
-    def amount(value: float, signed: bool = False) -> str:
-        if currency:
-            return ("+" if signed and value >= 0 else "") + money(value)
-        return f"{value:+.2%}" if signed else f"{value:.2%}"
-
-    return amount
+    return return_formatter(returns_in_currency(config))
 
 
 def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys.stdout) -> None:
@@ -165,7 +161,8 @@ def print_decision(
     elif len(candidates) <= FULL_LIST_LIMIT:
         line(f"  Not selected ({len(missed)}):")
         for candidate in missed:
-            line(f"    {candidate.initiative_id}: {candidate.reason}")
+            predicted = _predicted(candidate, amount)
+            line(f"    {candidate.initiative_id}: {predicted}{candidate.reason}")
     else:
         counts = reason_counts(missed)
         line(
@@ -174,12 +171,15 @@ def print_decision(
         )
         misses = closest_misses(candidates, CLOSEST_MISSES)
         if misses:
-            line(f"  The {len(misses)} closest misses (median return per cost):")
+            line(f"  The {len(misses)} closest misses, as the rule ranks them:")
             for candidate in misses:
                 line(
-                    f"    {candidate.initiative_id}: R_med {amount(candidate.R_med)} for "
-                    f"{money(candidate.cost)}; {candidate.reason}"
+                    f"    {candidate.initiative_id}: {_predicted(candidate, amount)}"
+                    f"cost {money(candidate.cost)}; {candidate.reason}"
                 )
+        rest = not_computed_summary(candidates, amount)
+        if rest:
+            line(f"  {rest}.")
         where = (
             f"{output_json} (allocate_result.candidates)"
             if output_json
@@ -190,3 +190,8 @@ def print_decision(
     line(f"  Loop:         {allocation.loop_id}")
     line("  Open these runs in the UI:")
     line(f"    DAGSTER_HOME={home} dagster dev -w {PROJECT_ROOT / 'workspace.yaml'}")
+
+
+def _predicted(candidate: Candidate, amount: Callable[..., str]) -> str:
+    """The predicted return ``R_med`` of an initiative, where it has one, as a prefix."""
+    return "" if candidate.R_med is None else f"R_med {amount(candidate.R_med)}; "

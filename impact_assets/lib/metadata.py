@@ -233,7 +233,8 @@ def report_failures(
 CANDIDATE_ROWS_SHOWN = 100
 FULL_CANDIDATES_NOTE = (
     "The `candidates` table shows the first {shown:,} of {total:,} candidates: the selected "
-    "ones, then the closest misses (median return per unit of cost), then the excluded. "
+    "ones, then the closest misses as the rule ranks them, then the others left out, then "
+    "the excluded. "
     "Every candidate with its reason: `python scripts/run_once.py --output-json loop.json` "
     "writes them to `allocate_result.candidates`; in Python, "
     '`defs.load_asset_value("allocation", instance=instance).candidates` '

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from impact_assets.components.allocate.left_out import ExplainsLeftOut
 from impact_assets.components.base import DataNotAvailable, PipelineComponent
 from impact_assets.config.models import PortfolioConfig
 from impact_assets.contracts import (
@@ -23,7 +24,7 @@ from impact_assets.contracts import (
     RecordStatus,
     Stage,
 )
-from impact_assets.loop.decision import explain_decision
+from impact_assets.loop.decision import explain_decision, returns_in_currency
 from impact_assets.loop.execution import (
     call_with_retries,
     describe_error,
@@ -295,12 +296,17 @@ def allocate_portfolio(
         "min_portfolio_worst_return": settings.min_portfolio_worst_return,
         "weights": settings.weights.model_dump() if settings.weights else None,
     }
-    raw = create_component("allocate", settings.component).execute(event)
+    component = create_component("allocate", settings.component)
+    raw = component.execute(event)
     merged_excluded = {**excluded, **(raw.get("excluded") or {})}
     result = AllocateResult.from_dict(
         {**raw, "excluded": dict(sorted(merged_excluded.items())), "loop_id": loop_id}
     )
-    candidates = explain_decision(result, evaluation_records)
+    # The rule's own account of each initiative it left out (a plug-in may give none).
+    left_out = component.left_out(event, result) if isinstance(component, ExplainsLeftOut) else None
+    candidates = explain_decision(
+        result, evaluation_records, left_out, in_currency=returns_in_currency(config)
+    )
     return replace(result, candidates=[candidate.to_dict() for candidate in candidates])
 
 

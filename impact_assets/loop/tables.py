@@ -15,7 +15,14 @@ from impact_assets.contracts import (
     MeasurementRecord,
     PortfolioSummary,
 )
-from impact_assets.loop.decision import EXCLUDED, FAILED, Candidate, explain_decision
+from impact_assets.loop.decision import (
+    BELOW_MIN_CONFIDENCE,
+    EXCLUDED,
+    FAILED,
+    REASON_KINDS,
+    Candidate,
+    explain_decision,
+)
 
 
 def rounded(value: Any) -> str | int | float | bool | None:
@@ -87,12 +94,13 @@ ALLOCATION_COLUMNS: dict[str, tuple[str, str]] = {
     "R_med": ("float", "Median return (the prediction), in currency."),
     "R_best": ("float", "Best-case return, in currency."),
     "selected": ("bool", "Chosen for scaling."),
-    "reason": (
-        "string",
-        "selected; excluded or failed (with the cause); negative or zero expected return; "
-        "does not fit (what the selection leaves of the budget); or dominated (the rule "
-        "found a better use of the same budget).",
+    "kind": ("string", "The kind of reason: " + ", ".join(REASON_KINDS) + "."),
+    "value_difference": (
+        "float",
+        "How much worse the rule's objective is for the best portfolio that includes it "
+        "(empty where not computed).",
     ),
+    "reason": ("string", "Why it was or was not selected, with the numbers the rule computed."),
 }
 
 SCENARIO_COLUMNS: dict[str, tuple[str, str]] = {
@@ -196,6 +204,8 @@ def allocation_rows(
             "R_med": c.R_med,
             "R_best": c.R_best,
             "selected": c.selected,
+            "kind": c.kind,
+            "value_difference": c.value_difference,
             "reason": c.reason,
         }
         for c in ranked
@@ -203,14 +213,22 @@ def allocation_rows(
 
 
 def _ranking(candidate: Candidate) -> tuple:
-    """Selected first, then the closest misses (median return per cost), then the excluded."""
-    group = 0 if candidate.selected else 2 if candidate.kind in (EXCLUDED, FAILED) else 1
+    """Selected first, then the closest misses in the rule's ranking, then the others left out,
+    then the excluded; within a group, by median return per cost."""
+    if candidate.selected:
+        group = 0
+    elif candidate.miss_rank is not None:
+        group = 1
+    elif candidate.kind in (EXCLUDED, FAILED, BELOW_MIN_CONFIDENCE):
+        group = 3
+    else:
+        group = 2
     per_cost = (
         candidate.R_med / candidate.cost
         if candidate.R_med is not None and candidate.cost
         else float("-inf")
     )
-    return (group, -per_cost, candidate.initiative_id)
+    return (group, candidate.miss_rank or 0, -per_cost, candidate.initiative_id)
 
 
 def scenario_rows(allocation: AllocateResult) -> list[dict[str, Any]]:

@@ -10,41 +10,30 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from helpers import random_candidates
 
-from impact_assets.components.allocate.solver import TIE_RTOL
+from impact_assets.components.allocate.solver import TIE_RTOL, split
 
 SCENARIOS = ("best", "med", "worst")
 
 
-def random_candidates(rng: np.random.Generator, n: int, *, integer: bool) -> list[dict]:
-    """EvaluateResult dicts; integer-valued ones (exact in floating point) make ties likely."""
-    candidates = []
-    for index in range(n):
-        if integer:
-            worst = float(rng.integers(-4, 6))
-            med = worst + float(rng.integers(0, 4))
-            best = med + float(rng.integers(0, 4))
-            confidence = float(rng.choice([0.25, 0.5, 1.0]))
-            cost = float(rng.integers(1, 6))
-        else:
-            med = float(rng.normal(3000, 2500))
-            halfwidth = abs(float(rng.normal(0, 2000)))
-            worst, best = med - halfwidth, med + halfwidth * float(rng.uniform(0.5, 1.5))
-            confidence = float(rng.uniform(0.2, 1.0))
-            cost = float(rng.uniform(1000, 20000))
-        candidates.append(
-            {
-                "initiative_id": f"init-{index:02d}-{rng.integers(100)}",
-                "confidence": confidence,
-                "cost": cost,
-                "R_best": best,
-                "R_med": med,
-                "R_worst": worst,
-                "model_type": "experiment",
-                "sample_size": 100,
-            }
-        )
-    return candidates
+def random_settings(rng: np.random.Generator, candidates: list[dict]) -> dict:
+    """A budget, and for some draws a confidence filter and a worst-return floor."""
+    total_cost = sum(c["cost"] for c in candidates)
+    budget = float(rng.uniform(0.1, 0.7)) * total_cost
+    min_confidence = float(rng.choice([0.0, 0.0, 0.4, 0.6]))
+    floor = None
+    if rng.random() < 0.5:
+        worst_returns = sorted(c["R_worst"] for c in candidates)
+        floor = float(rng.uniform(-0.5, 0.5)) * sum(abs(r) for r in worst_returns)
+    return {"budget": budget, "min_confidence": min_confidence, "min_portfolio_worst_return": floor}
+
+
+def random_portfolio(seed: int, most: int = 12) -> tuple[list[dict], dict]:
+    """Up to ``most`` candidates and their settings; every third seed integer-valued (ties)."""
+    rng = np.random.default_rng(seed)
+    candidates = random_candidates(rng, int(rng.integers(1, most + 1)), integer=seed % 3 == 0)
+    return candidates, random_settings(rng, candidates)
 
 
 @dataclass(frozen=True)
@@ -52,6 +41,7 @@ class BruteForceOptimum:
     selected: list[str]
     objective: float
     status: str  # optimal | infeasible | no_eligible
+    cost: float = float("nan")
 
 
 class BruteForce:
@@ -92,46 +82,80 @@ class BruteForce:
         return self.masks.astype(float) @ self.effective.T
 
     def minimax_regret(self) -> BruteForceOptimum:
-        if not self.ids:
-            return BruteForceOptimum([], float("nan"), "no_eligible")
-        if not self.feasible.any():
-            return BruteForceOptimum([], float("nan"), "infeasible")
-        values = self.scenario_values()
-        v_star = values[self.feasible].max(axis=0)
-        theta = (v_star - values).max(axis=1)
-        return self._pick(theta)
+        return self.optimum("minimax_regret")
 
     def bayesian(self, weights: dict[str, float]) -> BruteForceOptimum:
-        if not self.ids:
-            return BruteForceOptimum([], float("nan"), "no_eligible")
-        if not self.feasible.any():
-            return BruteForceOptimum([], float("nan"), "infeasible")
-        expected = self.scenario_values() @ np.array([weights[j] for j in SCENARIOS])
-        return self._pick(-expected, report=expected)
+        return self.optimum("bayesian", weights)
 
     def expected_return(self) -> BruteForceOptimum:
         """The largest summed R_med, with no confidence penalty."""
+        return self.optimum("expected_return")
+
+    def optimum(self, rule: str, weights: dict[str, float] | None = None) -> BruteForceOptimum:
+        """The rule's optimum over every feasible subset."""
         if not self.ids:
             return BruteForceOptimum([], float("nan"), "no_eligible")
         if not self.feasible.any():
             return BruteForceOptimum([], float("nan"), "infeasible")
-        total = self.masks.astype(float) @ self.raw_med
-        unit = max(float(np.abs(self.raw_med).max(initial=0.0)), 1e-300)
-        return self._pick(-total, report=total, value_unit=unit)
+        return self._pick(*self.scores(rule, weights))
 
-    def _pick(self, score: np.ndarray, report=None, value_unit=None) -> BruteForceOptimum:
+    def including(
+        self, rule: str, initiative_id: str, weights: dict[str, float] | None = None
+    ) -> BruteForceOptimum:
+        """The rule's best portfolio among the feasible subsets that contain ``initiative_id``.
+
+        Minimax regret keeps the ``V*_j`` of every feasible subset: the regret is measured
+        against the same best values as the rule's own. Status ``infeasible`` when no
+        feasible subset contains it.
+        """
+        if not self.feasible.any():
+            return BruteForceOptimum([], float("nan"), "infeasible")
+        among = self.masks[:, self.ids.index(initiative_id)]
+        if not (self.feasible & among).any():
+            return BruteForceOptimum([], float("nan"), "infeasible")
+        return self._pick(*self.scores(rule, weights), among=among)
+
+    def never_better_with(
+        self, rule: str, initiative_id: str, weights: dict[str, float] | None = None
+    ) -> bool:
+        """Whether every feasible subset with it stays feasible, and no worse, without it."""
+        index = self.ids.index(initiative_id)
+        score, _, unit = self.scores(rule, weights)
+        with_it = np.flatnonzero(self.feasible & self.masks[:, index])
+        without = with_it - (1 << index)  # the mask's bits are the subset's index
+        return bool(
+            np.all(self.feasible[without])
+            and np.all(score[without] <= score[with_it] + TIE_RTOL * unit)
+        )
+
+    def scores(self, rule: str, weights: dict[str, float] | None = None):
+        """(score to minimise, the rule's objective, its tie unit) for every subset."""
+        if rule == "expected_return":
+            total = self.masks.astype(float) @ self.raw_med
+            unit = max(float(np.abs(self.raw_med).max(initial=0.0)), 1e-300)
+            return -total, total, unit
+        values = self.scenario_values()
+        if rule == "bayesian":
+            weights = weights or {j: 1 / 3 for j in SCENARIOS}
+            expected = values @ np.array([weights[j] for j in SCENARIOS])
+            return -expected, expected, self.value_unit
+        if rule == "minimax_regret":
+            v_star = values[self.feasible].max(axis=0)
+            theta = (v_star - values).max(axis=1)
+            return theta, theta, self.value_unit
+        raise ValueError(f"no brute force for the rule {rule!r}")
+
+    def _pick(self, score: np.ndarray, report, value_unit, among=None) -> BruteForceOptimum:
         """Least score; ties: lower cost, then the smallest sorted list of ids."""
-        feasible = np.flatnonzero(self.feasible)
+        feasible = np.flatnonzero(self.feasible if among is None else self.feasible & among)
         best = score[feasible].min()
-        unit = self.value_unit if value_unit is None else value_unit
-        tied = feasible[score[feasible] <= best + TIE_RTOL * unit]
+        tied = feasible[score[feasible] <= best + TIE_RTOL * value_unit]
         cheapest = self.spent[tied].min()
         tied = tied[self.spent[tied] <= cheapest + TIE_RTOL * self.cost_unit]
         selections = [sorted(self.ids[i] for i in np.flatnonzero(self.masks[k])) for k in tied]
         chosen = min(selections)
         k = tied[selections.index(chosen)]
-        objective = float(score[k] if report is None else report[k])
-        return BruteForceOptimum(chosen, objective, "optimal")
+        return BruteForceOptimum(chosen, float(report[k]), "optimal", float(self.spent[k]))
 
 
 @pytest.fixture
@@ -140,5 +164,17 @@ def brute_force() -> type[BruteForce]:
 
 
 @pytest.fixture
-def make_candidates():
-    return random_candidates
+def make_portfolio():
+    return random_portfolio
+
+
+@pytest.fixture(params=["one_search", "split_search"])
+def cbc_searches(request, monkeypatch):
+    """Each CBC search as one process, or split into subproblems solved concurrently (forced
+    on for these small models)."""
+    if request.param == "split_search":
+        monkeypatch.setattr(split, "SPLIT_MIN_SIZE", 2)
+        monkeypatch.setattr(split, "SPLIT_PROCESSES", 2)
+    else:
+        monkeypatch.setattr(split, "SPLIT_PROCESSES", 1)
+    return request.param

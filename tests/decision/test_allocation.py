@@ -15,43 +15,17 @@ import pytest
 from impact_assets.components.allocate.bayesian import BayesianAllocate
 from impact_assets.components.allocate.expected_return import ExpectedReturnAllocate
 from impact_assets.components.allocate.minimax_regret import MinimaxRegretAllocate
-from impact_assets.components.allocate.solver import split
 
 SEEDS = range(40)
 RULES = [MinimaxRegretAllocate, BayesianAllocate, ExpectedReturnAllocate]
 
 
-@pytest.fixture(params=["one_search", "split_search"], autouse=True)
-def cbc_searches(request, monkeypatch):
-    if request.param == "split_search":
-        monkeypatch.setattr(split, "SPLIT_MIN_SIZE", 2)
-        monkeypatch.setattr(split, "SPLIT_PROCESSES", 2)
-    else:
-        monkeypatch.setattr(split, "SPLIT_PROCESSES", 1)
-    return request.param
-
-
-def _settings(rng: np.random.Generator, candidates: list[dict]) -> dict:
-    """A budget, and for some seeds a confidence filter and a worst-return floor."""
-    total_cost = sum(c["cost"] for c in candidates)
-    budget = float(rng.uniform(0.1, 0.7)) * total_cost
-    min_confidence = float(rng.choice([0.0, 0.0, 0.4, 0.6]))
-    floor = None
-    if rng.random() < 0.5:
-        worst_returns = sorted(c["R_worst"] for c in candidates)
-        floor = float(rng.uniform(-0.5, 0.5)) * sum(abs(r) for r in worst_returns)
-    return {"budget": budget, "min_confidence": min_confidence, "min_portfolio_worst_return": floor}
+# each CBC search as one process, and split into concurrent subproblems (conftest.py)
+pytestmark = pytest.mark.usefixtures("cbc_searches")
 
 
 def _event(candidates: list[dict], settings: dict, weights=None) -> dict:
     return {"initiatives": candidates, "weights": weights, **settings}
-
-
-def _portfolio(seed: int, make_candidates) -> tuple[list[dict], dict]:
-    """Up to 12 candidates; every third seed integer-valued, where exact ties are common."""
-    rng = np.random.default_rng(seed)
-    candidates = make_candidates(rng, int(rng.integers(1, 13)), integer=seed % 3 == 0)
-    return candidates, _settings(rng, candidates)
 
 
 def _assert_matches(result: dict, expected, scale: float) -> None:
@@ -68,8 +42,8 @@ def _scale(candidates: list[dict]) -> float:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_minimax_regret_is_the_brute_force_optimum(seed, brute_force, make_candidates):
-    candidates, settings = _portfolio(seed, make_candidates)
+def test_minimax_regret_is_the_brute_force_optimum(seed, brute_force, make_portfolio):
+    candidates, settings = make_portfolio(seed)
     result = MinimaxRegretAllocate().execute(_event(candidates, settings))
     expected = brute_force(
         candidates,
@@ -84,8 +58,8 @@ def test_minimax_regret_is_the_brute_force_optimum(seed, brute_force, make_candi
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_bayesian_is_the_brute_force_optimum(seed, brute_force, make_candidates):
-    candidates, settings = _portfolio(seed, make_candidates)
+def test_bayesian_is_the_brute_force_optimum(seed, brute_force, make_portfolio):
+    candidates, settings = make_portfolio(seed)
     rng = np.random.default_rng(1000 + seed)
     weights = None
     if seed % 2:
@@ -103,8 +77,8 @@ def test_bayesian_is_the_brute_force_optimum(seed, brute_force, make_candidates)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_expected_return_is_the_brute_force_optimum(seed, brute_force, make_candidates):
-    candidates, settings = _portfolio(seed, make_candidates)
+def test_expected_return_is_the_brute_force_optimum(seed, brute_force, make_portfolio):
+    candidates, settings = make_portfolio(seed)
     result = ExpectedReturnAllocate().execute(_event(candidates, settings))
     expected = brute_force(
         candidates,
@@ -131,8 +105,8 @@ def test_expected_return_applies_no_confidence_penalty():
 
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("seed", [3, 7, 11])
-def test_the_order_candidates_arrive_in_does_not_matter(rule, seed, make_candidates):
-    candidates, settings = _portfolio(seed, make_candidates)
+def test_the_order_candidates_arrive_in_does_not_matter(rule, seed, make_portfolio):
+    candidates, settings = make_portfolio(seed)
     first = rule().execute(_event(candidates, settings))
     shuffled = list(candidates)
     random.Random(seed).shuffle(shuffled)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from impact_assets.components.allocate.bayesian import BayesianAllocate
+from impact_assets.components.allocate.expected_return import ExpectedReturnAllocate
 from impact_assets.components.allocate.minimax_regret import MinimaxRegretAllocate
 from impact_assets.contracts import AllocateResult
 
@@ -69,6 +70,21 @@ def test_a_floor_no_portfolio_can_meet_is_infeasible(rule):
     exactly_met = _run(rule, min_portfolio_worst_return=19)
     assert exactly_met["status"] == "optimal"
     assert exactly_met["selected_initiatives"] == ["a", "b"]
+
+
+@pytest.mark.parametrize("rule", [*RULES, ExpectedReturnAllocate])
+def test_a_floor_only_fractions_of_portfolios_could_meet_is_infeasible(rule):
+    # As an LP the floor is met (all of "a", 0.6 of "b"); no whole portfolio within the
+    # budget meets it. CBC 2.10.3, with its preprocessing off, crashed on this model.
+    def candidate(initiative_id, cost, worst, med):
+        return {**_candidate(initiative_id, cost, med), "R_worst": worst, "R_best": med + 1}
+
+    portfolio = [candidate("a", 0.5, 1.0, 1.0), candidate("b", 0.75, 0.8, 0.9)]
+    portfolio.append(candidate("c", 1.0, 0.0, 0.01))
+    result = rule().execute(
+        {"initiatives": portfolio, "budget": 1.0108, "min_portfolio_worst_return": 1.481}
+    )
+    assert result["status"] == "infeasible" and result["selected_initiatives"] == []
 
 
 @pytest.mark.parametrize("rule", RULES)

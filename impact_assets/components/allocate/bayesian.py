@@ -13,15 +13,16 @@ from typing import Any
 
 import numpy as np
 
+from impact_assets.components.allocate.left_out import ExactRule, RuleObjective
 from impact_assets.components.allocate.scenarios import SCENARIOS, AllocationRequest
 from impact_assets.components.allocate.solver import best_portfolio
 from impact_assets.components.base import PipelineComponent
-from impact_assets.contracts import AllocationStatus
+from impact_assets.contracts import AllocateResult, AllocationStatus
 
 RULE = "bayesian"
 
 
-class BayesianAllocate(PipelineComponent):
+class BayesianAllocate(PipelineComponent, ExactRule):
     """Choose the portfolio with the highest scenario-weighted, confidence-penalised return.
 
     ``objective`` is that expected value; ``scenarios`` holds each scenario's weight
@@ -35,8 +36,7 @@ class BayesianAllocate(PipelineComponent):
         candidates = request.candidates
         if not candidates.ids:
             return request.result(RULE, AllocationStatus.NO_ELIGIBLE)
-        weights = np.array([request.weights[j] for j in SCENARIOS])
-        expected = weights @ candidates.R_eff
+        expected = expected_returns(request)
         portfolio = best_portfolio(
             expected,
             candidates.costs,
@@ -60,3 +60,17 @@ class BayesianAllocate(PipelineComponent):
             objective=float(expected[list(portfolio.selected)].sum()),
             scenarios=scenarios,
         )
+
+    def objective(self, request: AllocationRequest, result: AllocateResult) -> RuleObjective:
+        """The scenario-weighted effective return the rule maximised."""
+        return RuleObjective(
+            "expected effective return",
+            "weighted effective return",
+            np.atleast_2d(expected_returns(request)),
+        )
+
+
+def expected_returns(request: AllocationRequest) -> np.ndarray:
+    """Each candidate's ``sum_j w_j R_eff_ij``: its term in the rule's objective."""
+    weights = np.array([request.weights[j] for j in SCENARIOS])
+    return weights @ request.candidates.R_eff

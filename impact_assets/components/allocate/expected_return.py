@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from impact_assets.components.allocate.left_out import ExactRule, RuleObjective
 from impact_assets.components.allocate.scenarios import SCENARIOS, AllocationRequest
 from impact_assets.components.allocate.solver import best_portfolio
 from impact_assets.components.base import PipelineComponent
-from impact_assets.contracts import AllocationStatus
+from impact_assets.contracts import AllocateResult, AllocationStatus
 
 RULE = "expected_return"
 
 
-class ExpectedReturnAllocate(PipelineComponent):
+class ExpectedReturnAllocate(PipelineComponent, ExactRule):
     """Choose the portfolio whose summed ``R_med`` is largest within the budget.
 
     ``objective`` is that sum; ``scenarios`` holds the portfolio's summed raw return
@@ -58,3 +61,7 @@ class ExpectedReturnAllocate(PipelineComponent):
             objective=float(candidates.R_med[chosen].sum()),
             scenarios=scenarios,
         )
+
+    def objective(self, request: AllocationRequest, result: AllocateResult) -> RuleObjective:
+        """The summed ``R_med`` the rule maximised."""
+        return RuleObjective("summed R_med", "R_med", np.atleast_2d(request.candidates.R_med))

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from impact_assets.components.allocate.left_out import ExactRule, RuleObjective
 from impact_assets.components.allocate.scenarios import SCENARIOS, AllocationRequest
 from impact_assets.components.allocate.solver import best_portfolio, min_max_regret_portfolio
 from impact_assets.components.base import PipelineComponent
-from impact_assets.contracts import AllocationStatus
+from impact_assets.contracts import AllocateResult, AllocationStatus
 
 RULE = "minimax_regret"
 
 
-class MinimaxRegretAllocate(PipelineComponent):
+class MinimaxRegretAllocate(PipelineComponent, ExactRule):
     """Choose the portfolio whose largest regret against the best, median and worst case is least.
 
     Returns are confidence-penalised (``R_eff``) before regrets are computed;
@@ -31,6 +34,10 @@ class MinimaxRegretAllocate(PipelineComponent):
     ``min_confidence`` filters every initiative out, ``infeasible`` when no
     portfolio within the budget meets ``min_portfolio_worst_return``.
     """
+
+    # Each left-out candidate solved again is a branch-and-bound of the three-scenario MILP,
+    # as long as the rule's own solve: about 0.1 s at n = 1,000 and 1-4 s at 10,000.
+    solved_work = 10_000
 
     def execute(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         request = AllocationRequest.from_event(event)
@@ -71,4 +78,15 @@ class MinimaxRegretAllocate(PipelineComponent):
             portfolio.selected,
             objective=max(detail["regret"] for detail in scenarios.values()),
             scenarios=scenarios,
+        )
+
+    def objective(self, request: AllocationRequest, result: AllocateResult) -> RuleObjective:
+        """The worst regret against the ``V*_j`` of ``result`` that the rule minimised."""
+        v_star = [result.scenarios[j]["v_star"] for j in SCENARIOS] if result.scenarios else None
+        return RuleObjective(
+            "worst regret",
+            "largest effective return across the scenarios",
+            request.candidates.R_eff,
+            np.array(v_star if v_star else [0.0] * len(SCENARIOS), dtype=float),
+            minimised=True,
         )

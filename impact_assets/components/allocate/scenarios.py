@@ -60,7 +60,8 @@ class AllocationRequest:
 
     budget: float
     candidates: Candidates
-    excluded: dict[str, str]
+    excluded: dict[str, str]  # below min_confidence, with the reason
+    min_confidence: float
     floor: float | None
     weights: dict[str, float]
     loop_id: str | None
@@ -97,6 +98,7 @@ class AllocationRequest:
             budget=budget,
             candidates=Candidates.from_results([by_id[c["initiative_id"]] for c in eligible]),
             excluded=excluded,
+            min_confidence=min_confidence,
             floor=floor,
             weights=scenario_weights(event.get("weights")),
             loop_id=event.get("loop_id"),

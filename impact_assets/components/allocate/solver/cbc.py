@@ -15,7 +15,14 @@ def solve(lp: pulp.LpProblem, *, cutoff: float | None, warm_start: bool) -> bool
     Any other ending raises :class:`SolverError`. ``cutoff``: CBC prunes every node
     whose bound is not below it; ``warm_start``: start from the variables' initial values.
     """
-    status = lp.solve(_cbc(cutoff, warm_start=warm_start))
+    try:
+        status = lp.solve(_cbc(cutoff, warm_start=warm_start))
+    except pulp.PulpSolverError:
+        # CBC 2.10.3 crashes (a segmentation fault) on some models that are feasible as LPs
+        # but have no integer solution, when its preprocessing is off (seen with a
+        # worst-return floor); its preprocessing proves them infeasible. Any answer it gives
+        # is checked in Python like every other.
+        status = lp.solve(_cbc(cutoff, warm_start=warm_start, preprocess=True))
     if status == pulp.LpStatusInfeasible:
         return False
     if status != pulp.LpStatusOptimal or lp.sol_status != pulp.LpSolutionOptimal:
@@ -26,11 +33,14 @@ def solve(lp: pulp.LpProblem, *, cutoff: float | None, warm_start: bool) -> bool
     return True
 
 
-def _cbc(cutoff: float | None = None, warm_start: bool = False) -> pulp.LpSolver:
+def _cbc(
+    cutoff: float | None = None, warm_start: bool = False, preprocess: bool = False
+) -> pulp.LpSolver:
     # Cuts and heuristics cost more than they save on these few-row models (measured).
     options = [
         "heuristicsOnOff off",
-        "preprocess off",  # its row tightening accepted a 1e-6 violation of a cost limit
+        # Off: its row tightening accepted a 1e-6 violation of a cost limit.
+        "preprocess on" if preprocess else "preprocess off",
         "primalTolerance 1e-9",
         "integerTolerance 1e-9",
     ]

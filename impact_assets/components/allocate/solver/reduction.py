@@ -36,6 +36,20 @@ class Reduction:
         bound, reduced = relaxation
         return cls(problem, fixed, bound, reduced, np.abs(reduced))
 
+    def restrict(self, fixed: np.ndarray) -> Reduction:
+        """The same multipliers' reduction among the selections that agree with ``fixed``.
+
+        ``fixed`` holds what :attr:`fixed` holds and more. The inequality holds for every
+        feasible ``x``, so for these too: a newly held candidate's term is a constant,
+        ``|d_i|`` when it is held off its LP side, and moves into the bound. No LP is solved.
+        """
+        newly = (self.fixed < 0) & (fixed >= 0)
+        held_off = ((fixed == 1) & (self.reduced > 0)) | ((fixed == 0) & (self.reduced < 0))
+        off_side = newly & held_off
+        reduced = np.where(newly, 0.0, self.reduced)
+        bound = self.bound + float(np.abs(self.reduced[off_side]).sum())
+        return Reduction(self.problem, fixed.copy(), bound, reduced, np.abs(reduced))
+
     def fixing(self, incumbent: np.ndarray | None) -> np.ndarray:
         """``fixed`` plus every candidate whose ``|d_i|`` exceeds the incumbent's gap to the bound.
 

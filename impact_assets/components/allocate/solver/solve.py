@@ -67,29 +67,53 @@ def solve(problem: Problem, ties: bool = True) -> Portfolio | None:
 
     ``objective`` is ``theta``.
     """
-    # -1 free, 0 or 1 fixed; a candidate dearer than the whole budget is never selected.
+    return solve_fixed(problem, initial_fixing(problem), ties)
+
+
+def initial_fixing(problem: Problem) -> np.ndarray:
+    """-1 free, 0 or 1 fixed: a candidate dearer than the whole budget is never selected."""
     fixed = np.full(problem.size, -1, dtype=np.int8)
     fixed[problem.costs > problem.budget] = 0
+    return fixed
+
+
+def solve_fixed(problem: Problem, fixed: np.ndarray, ties: bool = True) -> Portfolio | None:
+    """:func:`solve` among the selections that agree with ``fixed`` (-1 free, 0 or 1 held)."""
     if not np.any(fixed < 0):
         selected = fixed == 1
         return problem.portfolio(selected) if problem.feasible(selected) else None
-
     reduction = Reduction.relax(problem, fixed)
     if reduction is None:
         return None  # the LP relaxation is infeasible, so is the MILP
+    model, incumbent = incumbent_on_cores(reduction)
+    return finish(reduction, model, incumbent, ties)
 
-    # An incumbent from cores of the most promising candidates: a small core, then a larger
-    # one started from its optimum (a better incumbent leaves fewer candidates free below).
+
+def incumbent_on_cores(reduction: Reduction) -> tuple[Model | None, np.ndarray | None]:
+    """A feasible selection from cores of the most promising candidates, and the core it came
+    from; ``(None, None)`` when the free candidates are too few for a core or no core is
+    feasible.
+
+    A small core, then a larger one started from its optimum: a better incumbent leaves
+    fewer candidates free below.
+    """
     model, incumbent = None, None
-    free_count = int(np.count_nonzero(fixed < 0))
+    free_count = int(np.count_nonzero(reduction.fixed < 0))
     for core_size in CORE_SIZES:
         if free_count <= core_size:
             break
-        core = Model(problem, reduction.core(core_size), reduction.ambiguity)
+        core = Model(reduction.problem, reduction.core(core_size), reduction.ambiguity)
         found = searches.optimise(core, start=incumbent)
         if found is not None:
             model, incumbent = core, found
+    return model, incumbent
 
+
+def finish(
+    reduction: Reduction, model: Model | None, incumbent: np.ndarray | None, ties: bool
+) -> Portfolio | None:
+    """The optimum (under the tie rule if ``ties``) from the incumbent the cores found."""
+    problem = reduction.problem
     fixing = reduction.fixing(incumbent)
     if not ties:
         # A core that holds fixed only candidates the reduction fixes alike contains every
