@@ -43,6 +43,15 @@ def old_rule(diagnostics: dict) -> dict:
     return {"value": float(treated), "passed": treated >= MINIMUM}
 
 
+def fitted(frame) -> inference.PanelFit:
+    """The panel's TWFE fit with CRVE, whatever the design."""
+    units, periods = frame["unit"].to_numpy(), frame["period"].to_numpy()
+    treated = (np.bincount(units, weights=frame["treated"].to_numpy()) > 0).astype(float)
+    return inference.fit_panel(
+        TwoWayPanel(units, periods), frame["outcome"].to_numpy(), treated, periods >= 4.0
+    )
+
+
 def measured(n_units: int, n_treated: int, seed: int, effect: float = 1.0) -> dict:
     frame = did_panel(np.random.default_rng(seed), n_units, n_treated, effect, 1.0)
     return estimate_difference_in_differences(frame, treated="treated", **COLUMNS)
@@ -113,12 +122,7 @@ def test_cluster_robust_intervals_under_cover_with_3_controls():
     rng = np.random.default_rng(5)
     covered = []
     for _ in range(reps):
-        frame = did_panel(rng, 33, 30, truth, 1.0)
-        units, periods = frame["unit"].to_numpy(), frame["period"].to_numpy()
-        treated = (np.bincount(units, weights=frame["treated"].to_numpy()) > 0).astype(float)
-        fit = inference.fit_panel(
-            TwoWayPanel(units, periods), frame["outcome"].to_numpy(), treated, periods >= 4.0
-        )
+        fit = fitted(did_panel(rng, 33, 30, truth, 1.0))
         lower, upper, _ = t_interval(fit.estimate, fit.se, fit.df)
         covered.append(lower <= truth <= upper)
     coverage = float(np.mean(covered))
@@ -226,10 +230,6 @@ def test_sampled_assignments_are_counted_as_ranked():
     assert diagnostics["p_value_floor"] == pytest.approx(1 / 20_000, rel=1e-12)
     ranked = result["p_value"] * 20_000
     assert ranked == pytest.approx(round(ranked), abs=1e-6) and round(ranked) >= 1
-    units, periods = frame["unit"].to_numpy(), frame["period"].to_numpy()
-    treated = np.bincount(units, weights=frame["treated"].to_numpy()) > 0
-    fit = inference.fit_panel(
-        TwoWayPanel(units, periods), frame["outcome"].to_numpy(), treated, periods >= 4.0
-    )
-    sets = inference._assignments(250, 2, np.flatnonzero(treated), fit)
+    fit = fitted(frame)
+    sets = inference._assignments(250, 2, np.flatnonzero(fit.treated), fit)
     assert sets.shape == (20_000, 2)  # what the test ranked among: the reported count
