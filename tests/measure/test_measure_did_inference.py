@@ -152,7 +152,9 @@ def test_a_27_state_6_quarter_panel_is_measured():
         18,
     )
     assert (diagnostics["pre_periods"], diagnostics["post_periods"]) == (3, 3)
-    assert diagnostics["few_treated_clusters"] == {"value": 9.0, "passed": False}
+    few = diagnostics["few_treated_clusters"]
+    assert (few["value"], few["passed"], few["smaller_group"]) == (9.0, True, "treated")
+    assert few["note"].startswith("9 treated units, fewer than 10")
     assert 0.0 <= diagnostics["pre_trend"]["value"] <= 1.0
     assert result["ci_lower"] < result["estimate"] < result["ci_upper"]
 

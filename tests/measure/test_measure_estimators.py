@@ -237,7 +237,12 @@ def test_did_matches_dummy_regression_with_clustered_ses(drop):
     assert g == 40
     assert result["sample_size"] == len(frame)  # unit-period observations
     diagnostics = result["diagnostics"]
-    assert diagnostics["few_treated_clusters"] == {"value": 13.0, "passed": True}
+    assert diagnostics["few_treated_clusters"] == {
+        "value": 13.0,
+        "passed": True,
+        "smaller_group": "treated",
+        "minimum": 10,
+    }
     assert diagnostics["inference"] == "cluster_robust_t(G-1)"
     assert (diagnostics["units"], diagnostics["treated_units"], diagnostics["control_units"]) == (
         40,
@@ -302,13 +307,21 @@ def test_did_treated_units_list_equals_treated_column():
     assert by_list == by_column
 
 
-def test_did_flags_few_treated_clusters():
+def test_did_flags_few_treated_clusters_without_failing_the_bootstrap_built_for_them():
     frame = panel_frame(n_units=60)
     few = sorted(frame["store"].unique())[:6]
     result = estimate_difference_in_differences(
         frame, outcome="sales", unit="store", time="year", treated_units=few, treatment_start=2021
     )
-    assert result["diagnostics"]["few_treated_clusters"] == {"value": 6.0, "passed": False}
+    assert result["diagnostics"]["inference"] == "wild_cluster_bootstrap_webb"
+    assert result["diagnostics"]["few_treated_clusters"] == {
+        "value": 6.0,
+        "passed": True,
+        "smaller_group": "treated",
+        "minimum": 10,
+        "note": "6 treated units, fewer than 10: wild_cluster_bootstrap_webb is designed for "
+        "few clusters",
+    }
 
 
 # --- interrupted time series --------------------------------------------------

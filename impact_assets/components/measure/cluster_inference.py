@@ -14,6 +14,12 @@ groups (``m = min(treated units, control units)``):
   size (placebo treatments of control units); the interval is the set of effects
   whose sharp null is not rejected (test inversion).
 
+The same ``m`` and threshold judge the ``few_treated_clusters`` diagnostic
+(:func:`few_clusters_diagnostic`): few clusters fail it only when the inference used
+is not one designed for them. Randomization inference also reports how many
+assignments it ranked the estimate among (:func:`randomization_diagnostics`): its
+p-value cannot fall below one over that number.
+
 The algorithms and their references are in docs/components.md. Everything is
 computed from per-unit and per-unit-and-period sums (see
 :mod:`impact_assets.components.measure.panel`): a bootstrap draw costs O(units x
@@ -27,6 +33,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +45,8 @@ WILD_BOOTSTRAP = "wild_cluster_bootstrap_webb"
 RANDOMIZATION = "randomization_inference"
 
 MIN_GROUP_FOR_CLUSTER_ROBUST = 10  # treated and control units, each
+# Valid with few clusters in the smaller group: the wild bootstrap and randomization.
+FEW_CLUSTER_METHODS = frozenset({WILD_BOOTSTRAP, RANDOMIZATION})
 MAX_GROUP_FOR_RANDOMIZATION = 2  # treated (or control) units
 BOOTSTRAP_DRAWS = (9999, 4999, 1999)  # the most that fit in BOOTSTRAP_CELLS; (B + 1) * 0.05 whole
 BOOTSTRAP_CELLS = 20_000_000  # units x draws held in memory at once
@@ -56,6 +65,37 @@ def choose_inference(treated_units: int, control_units: int) -> str:
     if smaller < MIN_GROUP_FOR_CLUSTER_ROBUST:
         return WILD_BOOTSTRAP
     return CLUSTER_ROBUST
+
+
+def few_clusters_diagnostic(
+    treated_units: int, control_units: int, inference: str
+) -> dict[str, Any]:
+    """The ``few_treated_clusters`` diagnostic: the smaller group's size, judged with ``inference``.
+
+    ``value`` is ``m = min(treated units, control units)``: cluster-robust inference
+    needs many clusters on both sides, so 30 treated units and 3 controls are few.
+    Below ``MIN_GROUP_FOR_CLUSTER_ROBUST`` the entry carries a ``note``; it fails only
+    when the inference is not one of ``FEW_CLUSTER_METHODS``, which are built for that
+    case (a failed diagnostic would otherwise penalise a design already accounted for).
+    """
+    smaller = min(treated_units, control_units)
+    group = "treated" if treated_units <= control_units else "control"
+    entry: dict[str, Any] = {
+        "value": float(smaller),
+        "passed": True,
+        "smaller_group": group,
+        "minimum": MIN_GROUP_FOR_CLUSTER_ROBUST,
+    }
+    if smaller < MIN_GROUP_FOR_CLUSTER_ROBUST:
+        designed = inference in FEW_CLUSTER_METHODS
+        entry["passed"] = designed
+        units = f"{smaller} {group} unit" + ("" if smaller == 1 else "s")
+        entry["note"] = f"{units}, fewer than {MIN_GROUP_FOR_CLUSTER_ROBUST}: " + (
+            f"{inference} is designed for few clusters"
+            if designed
+            else f"{inference} over-rejects with so few clusters"
+        )
+    return entry
 
 
 @dataclass(frozen=True)
@@ -273,9 +313,45 @@ def randomization_p_values(fit: PanelFit) -> Callable[[float], float]:
     return p_value_at
 
 
+def assignment_counts(units: int, size: int) -> tuple[int, int]:
+    """``(ranked, possible)``: how many assignments of ``size`` of the ``units`` the p-value
+    ranks the estimate among (all of them, or the actual one and ``MAX_ASSIGNMENTS - 1``
+    drawn at random), and how many exist."""
+    possible = math.comb(units, size)
+    return min(possible, MAX_ASSIGNMENTS), possible
+
+
+def randomization_diagnostics(units: int, treated_units: int, p_value: float) -> dict[str, Any]:
+    """Plain values of a randomization test: its assignments and the p-value's floor.
+
+    The actual assignment is always among those ranked, so the p-value is at least
+    ``1 / assignments``; ``p_value_note`` says so when the p-value is at that floor.
+    """
+    ranked, possible = assignment_counts(units, min(treated_units, units - treated_units))
+    floor = 1.0 / ranked
+    values: dict[str, Any] = {
+        "assignments": ranked,
+        "possible_assignments": possible,
+        "p_value_floor": floor,
+    }
+    if p_value <= floor * (1 + 1e-9):
+        if ranked == possible:
+            why = (
+                f"none of the other {ranked - 1} assignments gives an estimate as extreme, and "
+                "no p-value from these units can be smaller"
+            )
+        else:
+            why = (
+                f"none of the {ranked - 1} sampled placebo assignments gives an estimate as "
+                "extreme (a larger sample could give a smaller p-value)"
+            )
+        values["p_value_note"] = f"the p-value is at its floor 1/{ranked}: {why}"
+    return values
+
+
 def _assignments(units: int, size: int, actual: np.ndarray, fit: PanelFit) -> np.ndarray:
     """Every ``size``-subset of the units (the actual first), or a random sample plus it."""
-    total = math.comb(units, size)
+    ranked, total = assignment_counts(units, size)
     if total < 1 / ALPHA:
         raise ValueError(
             f"randomization_inference: {units} units with {size} in the smaller group allow "
@@ -283,11 +359,11 @@ def _assignments(units: int, size: int, actual: np.ndarray, fit: PanelFit) -> np
             f"interval exists; at least {math.ceil(1 / ALPHA)} are needed (for example 1 "
             "treated unit and 19 controls, or 2 treated and 5 controls)"
         )
-    if total <= MAX_ASSIGNMENTS:
+    if ranked == total:
         sets = np.array(list(combinations(range(units), size)), dtype=np.int64)
     else:
         rng = np.random.default_rng(_data_seed(fit))
-        keys = rng.random((MAX_ASSIGNMENTS - 1, units))
+        keys = rng.random((ranked - 1, units))
         sets = np.sort(np.argpartition(keys, size, axis=1)[:, :size], axis=1)
         sets = np.vstack([np.sort(actual)[None, :], sets])
     return sets

@@ -4,8 +4,10 @@ Unit effects are absorbed and period effects partialled out exactly, for balance
 and unbalanced panels (:mod:`impact_assets.components.measure.panel`). The
 interval method depends on how many units are treated and how many are not
 (:mod:`impact_assets.components.measure.cluster_inference`) and is named in
-``diagnostics.inference``. ``sample_size`` is the number of unit-period
-observations in the fit (what regression packages report as N).
+``diagnostics.inference``; ``few_treated_clusters`` reports the smaller group's
+size and fails only if it is small and the inference is not built for that.
+``sample_size`` is the number of unit-period observations in the fit (what
+regression packages report as N).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from impact_assets.components.measure.cluster_inference import (
-    MIN_GROUP_FOR_CLUSTER_ROBUST,
+    RANDOMIZATION,
     WILD_BOOTSTRAP,
     choose_inference,
+    few_clusters_diagnostic,
     fit_panel,
     infer,
+    randomization_diagnostics,
     webb_weights,
 )
 from impact_assets.components.measure.data import (
@@ -75,11 +79,14 @@ def estimate_difference_in_differences(
         "control_units": design.control_count,
         "pre_periods": design.pre_periods,
         "post_periods": design.post_periods,
-        "few_treated_clusters": {
-            "value": float(design.treated_count),
-            "passed": design.treated_count >= MIN_GROUP_FOR_CLUSTER_ROBUST,
-        },
+        "few_treated_clusters": few_clusters_diagnostic(
+            design.treated_count, design.control_count, inference
+        ),
     }
+    if inference == RANDOMIZATION:
+        diagnostics.update(
+            randomization_diagnostics(design.panel.n_units, design.treated_count, p_value)
+        )
     pre_trend = _pre_trend_p_value(design, inference, weights)
     if pre_trend is not None:
         diagnostics["pre_trend"] = {"value": pre_trend, "passed": pre_trend >= PRE_TREND_MIN_P}
