@@ -11,7 +11,7 @@ making the mistake the test is about lands several SDs outside it:
 | design | R | band | MC SD at 0.95 | the mistake it catches |
 | --- | --- | --- | --- | --- |
 | DiD 24 units, 3 treated (WCR) | 1000 | 0.91-0.99 | 0.0069 | CRVE t(G-1), few treated |
-| DiD 33 units, 30 treated (WCR) | 1000 | 0.91-0.997 | 0.0069 | CRVE t(G-1), few controls |
+| DiD 33 units, 30 treated (WCR) | 1000 | at least 0.91 | 0.0069 | CRVE t(G-1), few controls |
 | DiD 30 units, 13 treated (CRVE t(G-1)) | 1000 | 0.93-0.97 | 0.0069 | ignoring the clustering |
 | DiD 30 units, 2 treated (RI) | 1000 | 0.93-0.99 | 0.0069 | CRVE with 2 treated (~0.70) |
 | ITS T = 30 and T = 50, AR(1) 0.5 | 1500 | 0.93-0.97 | 0.0056 | plugging in rho (0.886 at T = 30) |
@@ -24,7 +24,9 @@ are AR(1) within units (rho 0.7), so the test would fail if the clustering were
 dropped. With 3 units in the smaller group the wild bootstrap is conservative
 (0.986 with 3 treated of 24, 0.991 with 3 controls of 33: relabelling the groups
 negates the estimate and the cluster scores, so the two are the same design up to
-size); the upper end for 3 controls is 2.5 MC SDs (0.0033) above that level (~0.989).
+size). The 3-controls design is checked for its lower end only: it was added to show
+that few controls, like few treated, need the bootstrap, and over-coverage of a
+conservative method is not what it tests.
 Bias: ``|mean estimate - truth| <= 3`` Monte Carlo SEs of the mean.
 Run with ``-s`` to see the figures.
 """
@@ -95,7 +97,7 @@ def naive_ols_covers(frame, truth: float) -> bool:
     ("units", "treated", "method", "band"),
     [
         (24, 3, "wild_cluster_bootstrap_webb", (0.91, 0.99)),
-        (33, 30, "wild_cluster_bootstrap_webb", (0.91, 0.997)),
+        (33, 30, "wild_cluster_bootstrap_webb", (0.91, 1.0)),
         (30, 13, "cluster_robust_t(G-1)", (0.93, 0.97)),
         (30, 2, "randomization_inference", (0.93, 0.99)),
     ],
