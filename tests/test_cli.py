@@ -38,6 +38,19 @@ def test_default_config_prints_progress_and_the_seed_report(tmp_path):
     }
     assert all(isinstance(r["model_type"], str) for r in document["pilot_results"])
     assert (tmp_path / "h" / "dagster.yaml").exists()  # the run was recorded in DAGSTER_HOME
+    # each report in words a reader needs no docs for: the chance the return is positive,
+    # the cost to scale, each sample in its design's own units
+    scaled = {r["initiative_id"]: r for r in document["outcome_reports"]}
+    for initiative_id, report in scaled.items():
+        block = out.split(f"\n{initiative_id}\n", 1)[1].split("\n\n", 1)[0]
+        chance = round(100 * report["confidence_score"])
+        assert f"Chance the return at scale is positive: {chance}%" in block
+        assert f"Cost to scale: ${report['budget_allocated']:,.0f}" in block
+        assert "Budget:" not in block and "Samples:" not in block
+    # the config's DiD (60 stores over 8 periods) and its experiment (400 units) were scaled
+    assert {"checkout-flow-optimization", "product-desc-enhancement"} <= set(scaled)
+    assert "Sample:    60 units x 8 periods in the pilot" in out
+    assert "Sample:    400 units in the pilot → 5,000 units at scale" in out
 
 
 def test_identical_output_in_processes_with_different_hash_seeds(tmp_path):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from impact_assets.config import PROJECT_ROOT, PortfolioConfig
-from impact_assets.contracts import AllocateResult, LoopReport
+from impact_assets.contracts import AllocateResult, LoopReport, MeasureResult
 from impact_assets.loop.decision import (
     Candidate,
     closest_misses,
@@ -58,9 +58,47 @@ def amount_formatter(config: PortfolioConfig) -> Callable[..., str]:
     return return_formatter(returns_in_currency(config))
 
 
-def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys.stdout) -> None:
-    """The seed's OUTCOME REPORTS and SUMMARY, plus how good the decision was where known."""
+# What each EVALUATE's confidence is, in words a reader needs no docs for.
+CONFIDENCE_LABELS = {
+    "calibrated": "Chance the return at scale is positive",
+    "evidence": "Evidence score (0-1; the design sets its range)",
+    "mock": "Confidence (mock: random)",
+}
+
+
+def confidence_line(confidence: float, component: str) -> str:
+    """``Chance the return at scale is positive: 83%`` (what the evaluation's number means)."""
+    label = CONFIDENCE_LABELS.get(component, f"Confidence ({component})")
+    shown = f"{confidence:.0%}" if component == "calibrated" else f"{confidence:.2f}"
+    return f"{label}: {shown}"
+
+
+def sample_description(result: MeasureResult | None, size: int) -> str:
+    """A sample in its design's own units: ``400 units``, ``8 units x 60 periods``,
+    ``120 time points``."""
+    if result is None:
+        return f"{size:,}"
+    kind = result.model_type.value
+    units = result.diagnostics.get("units") if isinstance(result.diagnostics, dict) else None
+    if isinstance(units, int) and units > 0 and size % units == 0 and size != units:
+        return f"{units:,} units x {size // units:,} periods"
+    if kind == "time-series":
+        return f"{size:,} time points"
+    return f"{size:,} units"
+
+
+def print_reports(
+    report: LoopReport,
+    config: PortfolioConfig,
+    out: TextIO = sys.stdout,
+    measurements: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+) -> None:
+    """The seed's OUTCOME REPORTS and SUMMARY, plus how good the decision was where known.
+
+    ``measurements``: the loop's pilot and scale records by initiative, so each sample is
+    described in its design's units (units, units x periods, time points)."""
     amount = amount_formatter(config)
+    pilots, scales = measurements or ({}, {})
 
     def line(text: str = "") -> None:
         print(text, file=out)
@@ -76,9 +114,12 @@ def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys
         line(f"  Predicted: {amount(r.predicted_return)}")
         line(f"  Actual:    {amount(r.actual_return)}")
         line(f"  Error:     {amount(r.prediction_error, signed=True)}")
-        line(f"  Confidence: {r.confidence_score:.2f} ({r.model_type.value})")
-        line(f"  Budget:    {money(r.budget_allocated)}")
-        line(f"  Samples:   {r.sample_size_pilot} → {r.sample_size_scale}")
+        line("  " + confidence_line(r.confidence_score, config.evaluate.component))
+        line(f"  Design:    {r.model_type.value}")
+        line(f"  Cost to scale: {money(r.budget_allocated)}")
+        pilot = sample_description(_result(pilots.get(r.initiative_id)), r.sample_size_pilot)
+        scale = sample_description(_result(scales.get(r.initiative_id)), r.sample_size_scale)
+        line(f"  Sample:    {pilot} in the pilot → {scale} at scale")
         if r.R_worst is not None and r.R_best is not None:
             covers = "yes" if r.interval_covers_actual else "no"
             line(
@@ -127,6 +168,11 @@ def print_reports(report: LoopReport, config: PortfolioConfig, out: TextIO = sys
         field("Oracle ratio", f"{s.oracle_ratio:.1%}")
     elif s.oracle_omitted_reason:
         field("Oracle comparison", f"omitted ({s.oracle_omitted_reason})")
+
+
+def _result(record: Any) -> MeasureResult | None:
+    """The MeasureResult of a stored record, if it has one."""
+    return getattr(record, "result", None)
 
 
 def print_decision(
