@@ -119,7 +119,7 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
 
     values, outcome = run.values, run.outcome
     if values.report is not None:
-        print_reports(values.report, config, out)
+        print_reports(values.report, config, out, calibration=values.calibration)
     if values.allocation is not None and not args.quiet:
         print_decision(values.allocation, config, home, args.output_json, out)
     if args.output_json:

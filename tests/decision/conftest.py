@@ -32,6 +32,8 @@ def random_candidates(rng: np.random.Generator, n: int, *, integer: bool) -> lis
             worst, best = med - halfwidth, med + halfwidth * float(rng.uniform(0.5, 1.5))
             confidence = float(rng.uniform(0.2, 1.0))
             cost = float(rng.uniform(1000, 20000))
+        # every third is a predictive interval (the calibrated EVALUATE): never penalised
+        interval_kind = "predictive" if index % 3 == 1 else "pilot_ci"
         candidates.append(
             {
                 "initiative_id": f"init-{index:02d}-{rng.integers(100)}",
@@ -42,6 +44,7 @@ def random_candidates(rng: np.random.Generator, n: int, *, integer: bool) -> lis
                 "R_worst": worst,
                 "model_type": "experiment",
                 "sample_size": 100,
+                "interval_kind": interval_kind,
             }
         )
     return candidates
@@ -68,12 +71,13 @@ class BruteForce:
             [[(k >> i) & 1 for i in range(n)] for k in range(2**n)], dtype=bool
         ).reshape(2**n, n)
         worst = np.array([c["R_worst"] for c in eligible])
+        # gamma = 1 - confidence pulls towards R_worst, except for a predictive interval
+        trust = [
+            1.0 if c.get("interval_kind") == "predictive" else c["confidence"] for c in eligible
+        ]
         self.effective = np.array(
             [
-                [
-                    c["confidence"] * c[f"R_{j}"] + (1 - c["confidence"]) * c["R_worst"]
-                    for c in eligible
-                ]
+                [t * c[f"R_{j}"] + (1 - t) * c["R_worst"] for t, c in zip(trust, eligible)]
                 for j in SCENARIOS
             ]
         ).reshape(3, n)
