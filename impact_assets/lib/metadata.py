@@ -123,6 +123,8 @@ def _record_metadata(
         metadata.update(
             {
                 "confidence": result.confidence,
+                "pilot_weight": _float_or_null(result.pilot_weight),
+                "interval_kind": result.interval_kind,
                 "cost": result.cost,
                 "R_worst": result.R_worst,
                 "R_med": result.R_med,

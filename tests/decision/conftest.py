@@ -77,7 +77,10 @@ class BruteForce:
         ]
         self.effective = np.array(
             [
-                [t * c[f"R_{j}"] + (1 - t) * c["R_worst"] for t, c in zip(trust, eligible)]
+                [
+                    t * c[f"R_{j}"] + (1 - t) * c["R_worst"]
+                    for t, c in zip(trust, eligible, strict=True)
+                ]
                 for j in SCENARIOS
             ]
         ).reshape(3, n)
