@@ -215,6 +215,8 @@ def random_candidates(rng: np.random.Generator, n: int, *, integer: bool) -> lis
             worst, best = med - halfwidth, med + halfwidth * float(rng.uniform(0.5, 1.5))
             confidence = float(rng.uniform(0.2, 1.0))
             cost = float(rng.uniform(1000, 20000))
+        # every third is a predictive interval (the calibrated EVALUATE): never penalised
+        interval_kind = "predictive" if index % 3 == 1 else "pilot_ci"
         candidates.append(
             {
                 "initiative_id": f"init-{index:02d}-{rng.integers(100)}",
@@ -225,6 +227,7 @@ def random_candidates(rng: np.random.Generator, n: int, *, integer: bool) -> lis
                 "R_worst": worst,
                 "model_type": "experiment",
                 "sample_size": 100,
+                "interval_kind": interval_kind,
             }
         )
     return candidates

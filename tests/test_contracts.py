@@ -84,11 +84,27 @@ def test_measure_result_allows_a_null_p_value():
         ({"confidence": -0.01}, "confidence"),
         ({"cost": 0}, "cost"),
         ({"R_worst": 2.5}, "R_worst <= R_med <= R_best"),
+        ({"pilot_weight": 1.5}, "EvaluateResult.pilot_weight: must be within"),
+        ({"pilot_weight": -0.1}, "EvaluateResult.pilot_weight: must be within"),
+        ({"pilot_weight": float("nan")}, "EvaluateResult.pilot_weight: must be finite"),
+        ({"interval_kind": "hunch"}, "EvaluateResult.interval_kind: must be one of"),
     ],
 )
 def test_evaluate_result_rejects(overrides, field):
     with pytest.raises(ValueError, match=field):
         evaluation(**overrides)
+
+
+def test_evaluate_result_carries_the_pilot_weight_and_what_its_interval_is():
+    calibrated = evaluation(pilot_weight=0.4, interval_kind="predictive")
+    assert EvaluateResult.from_dict(calibrated.to_dict()) == calibrated
+    assert calibrated.predictive and calibrated.to_dict()["pilot_weight"] == 0.4
+    # a dict stored before these fields existed loads as a pilot interval, no weight
+    stored = {k: v for k, v in evaluation().to_dict().items()
+              if k not in ("pilot_weight", "interval_kind")}  # fmt: skip
+    loaded = EvaluateResult.from_dict(stored)
+    assert loaded.pilot_weight is None and loaded.interval_kind == "pilot_ci"
+    assert not loaded.predictive
 
 
 def allocation(**overrides):
@@ -237,6 +253,24 @@ def test_calibration_contracts_round_trip_and_check_themselves():
     with pytest.raises(ValueError, match="entry 'observational' holds method neutral"):
         Calibration("M", point_prior(1.0, 2.0), {"observational": neutral_ratio(1.0)},
                     neutral_ratio(1.0))  # fmt: skip
+    with pytest.raises(ValueError, match="EffectPrior.null_shares: must be within"):
+        EffectPrior([1.0], [1.0], [0.0], [0.0], 1, 1, null_shares=[1.0])
+    with pytest.raises(ValueError, match="EffectPrior.null_shares: must have one value per"):
+        EffectPrior([1.0], [1.0], [0.0], [0.0], 1, 1, null_shares=[0.2, 0.3])
+    with pytest.raises(ValueError, match="Calibration.history_file_pairs: 3 exceeds"):
+        Calibration("M", point_prior(1.0, 2.0), {}, neutral_ratio(1.0), history_pairs=2,
+                    history_file_pairs=3)  # fmt: skip
+    spiked = Calibration("M", point_prior(1.0, 2.0, null_share=0.4), {}, neutral_ratio(1.0),
+                         history_records=9, history_pairs=4, history_loops=2,
+                         history_file_pairs=1)  # fmt: skip
+    assert decode(encode(spiked)) == spiked
+    # a calibration stored before the spike and the loop counts existed still loads
+    stored = calibration.to_dict()
+    for key in ("history_loops", "history_file_pairs"):
+        del stored[key]
+    del stored["prior"]["null_shares"]
+    old = Calibration.from_dict(stored)
+    assert old.history_loops == 0 and old.prior.null_shares == []
 
 
 def test_the_interval_flags_of_a_report_need_their_values():

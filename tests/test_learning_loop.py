@@ -87,7 +87,9 @@ def test_each_loop_learns_from_the_last_and_a_rerun_never_double_counts(
         assert (evaluation.R_worst, evaluation.R_med, evaluation.R_best) == pytest.approx(
             (prediction.low, prediction.mean, prediction.high), rel=1e-12
         )
-        assert evaluation.confidence == pytest.approx(prediction.pilot_weight, rel=1e-12)
+        assert evaluation.confidence == pytest.approx(prediction.probability_positive, rel=1e-12)
+        assert evaluation.pilot_weight == pytest.approx(prediction.pilot_weight, rel=1e-12)
+        assert evaluation.interval_kind == "predictive"
 
     for _ in range(2):  # loop B again, twice: its records replace themselves
         assert run_loop(instance, config_path, loop_id=LOOP_B, monkeypatch=monkeypatch).success
@@ -129,10 +131,20 @@ def test_history_survives_a_restart_of_the_instance(tmp_path):
     """
     config_path = write_config(tmp_path, learning_portfolio())
     home = tmp_path / "home"
-    first = json.loads(cli_output_json(config_path, LOOP_A, home))
+    first_console, second_console = [], []
+    first = json.loads(cli_output_json(config_path, LOOP_A, home, progress=first_console))
     assert first["calibration"]["history_pairs"] == 0
-    second = json.loads(cli_output_json(config_path, LOOP_B, home))
+    second = json.loads(cli_output_json(config_path, LOOP_B, home, progress=second_console))
     assert second["calibration"]["history_pairs"] == 4
+    # the console says where a changed number came from
+    assert (
+        "  Calibration: no earlier loops: the prior is learnt from this loop's 8 pilots and "
+        "every ratio at scale is the neutral 1"
+    ) in "".join(first_console).splitlines()
+    assert (
+        "  Calibration: calibrated on 4 pilot-vs-scale pairs from 1 earlier loop; prior from "
+        "8 pilots (8 of this loop)"
+    ) in "".join(second_console).splitlines()
     assert second["summary"]["evaluator"] == "calibrated"
     assert {"interval_coverage_truth", "interval_coverage_actual"} <= set(second["summary"])
     with open_instance(home) as instance:

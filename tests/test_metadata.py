@@ -424,6 +424,11 @@ def test_the_calibration_assets_say_what_was_learnt_and_from_how_much(materialis
     } <= set(calibration)  # fmt: skip
     assert calibration["prior_pilots"].value == 5
     assert calibration["history_pairs"].value == 0
+    assert calibration["history_loops"].value == 0
+    assert calibration["learnt_from"].value == (
+        "no earlier loops: the prior is learnt from this loop's 5 pilots and every ratio at "
+        "scale is the neutral 1"
+    )
     ratios = calibration["ratios"].value
     assert column_names(calibration["ratios"]) == list(RATIO_COLUMNS)
     methods = {initiative.method.value for initiative in load_config(CONFIG).initiatives}

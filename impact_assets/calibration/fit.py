@@ -10,9 +10,11 @@ import numpy as np
 from impact_assets.calibration.assumptions import FEW_PILOTS, RATIO_PRIOR_MEAN
 from impact_assets.calibration.history import other_loops_records, records_for_fit
 from impact_assets.calibration.pilots import PilotEvidence, evidence_from_record
-from impact_assets.calibration.prior import fit_effect_prior, new_effect_moments, posterior_moments
+from impact_assets.calibration.prior import effect_posterior, fit_effect_prior, new_effect_moments
 from impact_assets.calibration.ratio import fit_method_ratio, neutral_ratio
+from impact_assets.calibration.summary import loop_count, null_share
 from impact_assets.contracts.calibration import (
+    SOURCE_FILE,
     Calibration,
     CalibrationHistory,
     CalibrationRecord,
@@ -41,13 +43,12 @@ def fit_ratios(
     ratios = {}
     for method, records in sorted(by_method.items()):
         evidence = [evidence_from_record(r) for r in records]
-        means, variances = posterior_moments(
+        posterior = effect_posterior(
             prior, np.array([e.estimate for e in evidence]), np.array([e.se for e in evidence])
         )
         ratios[method] = fit_method_ratio(
             method,
-            means,
-            variances,
+            posterior,
             np.array([r.scale_estimate * r.value_per_unit for r in records]),
             np.array([r.scale_se * r.value_per_unit for r in records]),
             reference,
@@ -66,10 +67,20 @@ def _notes(
     if prior.flat:
         notes.append("prior: no pilot to learn from; each pilot speaks for itself (flat prior)")
     else:
-        weak = f" (fewer than {FEW_PILOTS}: a weak prior)" if prior.pilots < FEW_PILOTS else ""
+        weak = (
+            f" (fewer than {FEW_PILOTS}: a weak prior, with no share of null effects)"
+            if prior.pilots < FEW_PILOTS
+            else ""
+        )
+        nulls = null_share(prior)
+        share = (
+            f": {nulls[0]:.0%} of effects null (90%: {nulls[1]:.0%} to {nulls[2]:.0%})"
+            if nulls
+            else ""
+        )
         notes.append(
             f"prior: learnt from {prior.pilots} pilots ({prior.current_pilots} of this loop, "
-            f"{earlier} from earlier loops){weak}"
+            f"{earlier} from earlier loops){weak}{share}"
         )
     for method, ratio in sorted(ratios.items()):
         notes.append(
@@ -95,12 +106,15 @@ def fit_calibration(
     reference = reference_scale(prior, sample)
     ratios = fit_ratios(prior, pairs, reference)
     neutral = neutral_ratio(reference)
+    usable = other_loops_records(history, loop_id)
     return Calibration(
         loop_id=loop_id,
         prior=prior,
         ratios=ratios,
         neutral_ratio=neutral,
-        history_records=len(other_loops_records(history, loop_id)),
+        history_records=len(usable),
         history_pairs=len(pairs),
         notes=_notes(prior, ratios, neutral, [p.method for p in current]),
+        history_loops=loop_count(usable),
+        history_file_pairs=sum(1 for r in pairs if r.source == SOURCE_FILE),
     )

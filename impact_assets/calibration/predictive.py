@@ -1,10 +1,13 @@
-"""The posterior predictive of a pilot's effect at scale: its mean and its 5th and 95th percentiles.
+"""The posterior predictive of a pilot's effect at scale: its mean, 5th and 95th percentiles,
+and the probability that it is positive.
 
-``phi = b * theta + eta``: the pilot's posterior of ``theta`` (a normal mixture over the
-prior's tau nodes), times the method's ratio ``b`` (mixed over its equal-mass nodes),
-plus the extra variance at scale. Each (tau node, ratio node) pair is one normal
-component ``N(b m, b^2 v + extra_sd^2)``; quantiles are found by bisection on the
-mixture's distribution function.
+An effect that is null in the pilot (the prior's spike) stays 0 at scale: a point mass
+at 0 with the pilot's posterior probability of a null. Otherwise ``phi = b * theta +
+eta``: the slab part of the pilot's posterior of ``theta`` (a normal mixture over the
+prior's nodes), times the method's ratio ``b`` (mixed over its equal-mass nodes), plus
+the extra variance at scale. Each (prior node, ratio node) pair is one normal component
+``N(b m, b^2 v + extra_sd^2)``; quantiles are found by bisection on the mixture's
+distribution function (the point mass included).
 """
 
 from __future__ import annotations
@@ -27,50 +30,98 @@ class ScalePrediction:
     """The predictive distribution of one initiative's true effect at scale, in currency."""
 
     mean: float
-    low: float  # INTERVAL_PROBABILITIES[0] quantile
-    high: float  # INTERVAL_PROBABILITIES[1] quantile
+    low: float  # INTERVAL_PROBABILITIES[0] quantile (widened to the mean, see predict_at_scale)
+    high: float  # INTERVAL_PROBABILITIES[1] quantile (idem)
+    probability_positive: float  # P(true effect at scale > 0)
     pilot_weight: float  # the weight of the pilot's evidence against the prior, in [0, 1]
 
 
+@dataclass(frozen=True)
+class ScaleMixture:
+    """The predictive: ``null`` x a point mass at 0 + ``sum_k weights_k N(means_k, sds_k^2)``."""
+
+    null: float
+    weights: np.ndarray
+    means: np.ndarray
+    sds: np.ndarray
+
+    @property
+    def mean(self) -> float:
+        return float(self.weights @ self.means)
+
+    def probability_positive(self) -> float:
+        """``P(phi > 0)``: the point mass at 0 counts as not positive."""
+        sds = np.maximum(self.sds, 1e-300)
+        return float(np.clip(ndtr(self.means / sds) @ self.weights, 0.0, 1.0))
+
+
 def mixture_quantiles(
-    weights: np.ndarray, means: np.ndarray, sds: np.ndarray, levels: Sequence[float]
+    weights: np.ndarray,
+    means: np.ndarray,
+    sds: np.ndarray,
+    levels: Sequence[float],
+    null: float = 0.0,
 ) -> np.ndarray:
-    """Quantiles of the normal mixture ``sum_k weights_k N(means_k, sds_k^2)``."""
+    """Quantiles of ``null`` x a point mass at 0 plus ``sum_k weights_k N(means_k, sds_k^2)``.
+
+    A level that falls inside the point mass's jump gets exactly 0.
+    """
     weights = np.asarray(weights, dtype=float)
     means = np.asarray(means, dtype=float)
     sds = np.maximum(np.asarray(sds, dtype=float), 1e-300)
     levels = np.asarray(levels, dtype=float)
-    low = np.full(levels.shape, float(np.min(means - 10 * sds)))
-    high = np.full(levels.shape, float(np.max(means + 10 * sds)))
+
+    def cdf(x: np.ndarray) -> np.ndarray:
+        return ndtr((x[:, None] - means[None, :]) / sds[None, :]) @ weights + null * (x >= 0)
+
+    low = np.full(levels.shape, min(float(np.min(means - 10 * sds)), 0.0))
+    high = np.full(levels.shape, max(float(np.max(means + 10 * sds)), 0.0))
     for _ in range(_BISECTIONS):
         middle = (low + high) / 2
-        below = ndtr((middle[:, None] - means[None, :]) / sds[None, :]) @ weights < levels
+        below = cdf(middle) < levels
         low = np.where(below, middle, low)
         high = np.where(below, high, middle)
-    return (low + high) / 2
+    quantiles = (low + high) / 2
+    if null > 0:
+        before = float(ndtr(-means / sds) @ weights)
+        quantiles = np.where((levels > before) & (levels <= before + null), 0.0, quantiles)
+    return quantiles
 
 
-def scale_components(
+def scale_mixture(
     prior: EffectPrior, ratio: MethodRatio, estimate: float, se: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(weights, means, sds)`` of the predictive mixture of the effect at scale."""
-    tau_weights, means, variances = effect_posterior(prior, np.array([estimate]), np.array([se]))
+) -> ScaleMixture:
+    """The predictive mixture of the effect at scale of one pilot."""
+    posterior = effect_posterior(prior, np.array([estimate]), np.array([se]))
     nodes = np.asarray(ratio.ratio_nodes)[:, None]
-    weights = np.broadcast_to(tau_weights[None, :] / len(nodes), (len(nodes), len(tau_weights)))
-    weights = weights.ravel()
-    component_means = (nodes * means[0][None, :]).ravel()
-    component_variances = (nodes**2 * variances[0][None, :] + ratio.extra_sd**2).ravel()
-    return weights, component_means, np.sqrt(component_variances)
+    weights = np.broadcast_to(
+        posterior.weights[0][None, :] / len(nodes), (len(nodes), posterior.weights.shape[1])
+    )
+    means = (nodes * posterior.means[0][None, :]).ravel()
+    variances = (nodes**2 * posterior.variances[0][None, :] + ratio.extra_sd**2).ravel()
+    return ScaleMixture(float(posterior.null[0]), weights.ravel(), means, np.sqrt(variances))
 
 
 def predict_at_scale(
     calibration: Calibration, method: str, estimate: float, se: float
 ) -> ScalePrediction:
-    """The predictive mean and central 90% interval of a pilot's effect at scale (currency)."""
-    weights, means, sds = scale_components(
-        calibration.prior, calibration.ratio_for(method), estimate, se
+    """The predictive mean, central 90% interval and ``P(> 0)`` of a pilot's effect at scale.
+
+    When most of the predictive sits on one point (a near-certain null: more than 95%
+    of it at 0) both percentiles are that point and the mean lies outside them; the
+    interval is then widened to reach the mean, so ``low <= mean <= high`` always holds
+    and the interval still holds at least 90% of the predictive.
+    """
+    mixture = scale_mixture(calibration.prior, calibration.ratio_for(method), estimate, se)
+    low, high = mixture_quantiles(
+        mixture.weights, mixture.means, mixture.sds, INTERVAL_PROBABILITIES, mixture.null
     )
-    low, high = mixture_quantiles(weights, means, sds, INTERVAL_PROBABILITIES)
-    mean = float(weights @ means)
+    mean = mixture.mean
     weight = float(pilot_weight(calibration.prior, np.array([estimate]), np.array([se]))[0])
-    return ScalePrediction(mean=mean, low=float(low), high=float(high), pilot_weight=weight)
+    return ScalePrediction(
+        mean=mean,
+        low=min(float(low), mean),
+        high=max(float(high), mean),
+        probability_positive=mixture.probability_positive(),
+        pilot_weight=weight,
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from impact_assets.config import PROJECT_ROOT, PortfolioConfig
-from impact_assets.contracts import AllocateResult, LoopReport, MeasureResult
+from impact_assets.contracts import AllocateResult, Calibration, LoopReport, MeasureResult
 from impact_assets.loop.decision import (
     Candidate,
     closest_misses,
@@ -34,6 +34,14 @@ MOCK_NOTES = {
 }
 
 
+def uses_calibration(config: PortfolioConfig) -> bool:
+    """Whether the config's EVALUATE predicts from the loop's calibration."""
+    from impact_assets.registry import component_class
+
+    evaluate = component_class("evaluate", config.evaluate.component)
+    return bool(getattr(evaluate, "needs_calibration", False))
+
+
 def header_lines(config: PortfolioConfig) -> list[str]:
     """The components the loop runs (mocks say so) and the unit returns are shown in."""
     names = {
@@ -51,6 +59,21 @@ def header_lines(config: PortfolioConfig) -> list[str]:
         else "returns in outcome units (no initiative sets value_per_unit), shown as percentages"
     )
     return ["  " + " | ".join(shown), f"  ({unit})"]
+
+
+def calibration_lines(calibration: Calibration | None) -> list[str]:
+    """What the loop's calibration learnt from (earlier loops, or none), and each ratio."""
+    from impact_assets.calibration.summary import learnt_from
+
+    if calibration is None:
+        return []
+    lines = [f"  Calibration: {learnt_from(calibration)}"]
+    for method, ratio in sorted(calibration.ratios.items()):
+        lines.append(
+            f"    {method}: ratio at scale {ratio.ratio_mean:.2f} "
+            f"(90%: {ratio.ratio_low:.2f} to {ratio.ratio_high:.2f}, {ratio.pairs} pairs)"
+        )
+    return lines
 
 
 def amount_formatter(config: PortfolioConfig) -> Callable[..., str]:
@@ -92,17 +115,24 @@ def print_reports(
     config: PortfolioConfig,
     out: TextIO = sys.stdout,
     measurements: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
+    calibration: Calibration | None = None,
 ) -> None:
     """The seed's OUTCOME REPORTS and SUMMARY, plus how good the decision was where known.
 
     ``measurements``: the loop's pilot and scale records by initiative, so each sample is
-    described in its design's units (units, units x periods, time points)."""
+    described in its design's units (units, units x periods, time points). With the
+    loop's ``calibration`` (used by the ``calibrated`` EVALUATE), first what it learnt
+    from: a rerun whose numbers changed because earlier loops taught it says so."""
     amount = amount_formatter(config)
     pilots, scales = measurements or ({}, {})
 
     def line(text: str = "") -> None:
         print(text, file=out)
 
+    if calibration is not None and uses_calibration(config):
+        line()
+        for text in calibration_lines(calibration):
+            line(text)
     line()
     line(RULE)
     line("OUTCOME REPORTS")

@@ -113,7 +113,9 @@ def run_loop(config: PortfolioConfig, args: Namespace) -> int:
 
     values, outcome = run.values, run.outcome
     if values.report is not None:
-        print_reports(values.report, config, out, (values.pilots, values.scales))
+        print_reports(
+            values.report, config, out, (values.pilots, values.scales), values.calibration
+        )
     if values.allocation is not None and not args.quiet:
         print_decision(values.allocation, config, home, args.output_json, out)
     if args.output_json:

@@ -176,11 +176,13 @@ class CalibrationHistory:
 
 @dataclass(frozen=True)
 class EffectPrior:
-    """The effect-size prior in currency: a normal ``N(mu, tau^2)`` with ``tau`` uncertain.
+    """The effect-size prior in currency: a spike at 0 (null effects) and a normal slab.
 
-    The hyper-posterior of ``tau`` is summarised by equal-mass nodes
-    (``tau_nodes``, ``tau_weights``); at each node ``mu`` has mean ``mu_means`` and
-    variance ``mu_variances`` (``mu`` has a flat prior). No nodes at all is the flat
+    The hyper-posterior is summarised by nodes (weights ``tau_weights``, summing to
+    1); at node k an effect is 0 with probability ``null_shares[k]``, else drawn from
+    ``N(mu, tau_nodes[k]^2)`` with ``mu`` of mean ``mu_means[k]`` and variance
+    ``mu_variances[k]``. ``null_shares`` empty means no nulls at any node (the normal
+    prior; records stored before the spike existed). No nodes at all is the flat
     prior of an empty sample: each pilot then speaks for itself. ``pilots`` counts
     the pilots the prior was fitted on (``current_pilots`` of this loop, the rest
     from earlier loops).
@@ -192,6 +194,7 @@ class EffectPrior:
     mu_variances: list[float]
     pilots: int
     current_pilots: int
+    null_shares: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         owner = "EffectPrior"
@@ -202,6 +205,12 @@ class EffectPrior:
                 raise ValueError(f"{owner}.{name}: must have one value per tau node ({size})")
             for value in values:
                 require_finite(owner, name, value)
+        if self.null_shares:
+            if len(self.null_shares) != size:
+                raise ValueError(f"{owner}.null_shares: must have one value per tau node ({size})")
+            for value in self.null_shares:
+                if not 0.0 <= require_finite(owner, "null_shares", value) < 1.0:
+                    raise ValueError(f"{owner}.null_shares: must be within [0, 1), got {value}")
         if any(t < 0 for t in self.tau_nodes) or any(v < 0 for v in self.mu_variances):
             raise ValueError(f"{owner}: tau and mu's variance must be >= 0")
         if size and not math.isclose(sum(self.tau_weights), 1.0, rel_tol=1e-9, abs_tol=1e-9):
@@ -274,7 +283,9 @@ class Calibration:
     ``neutral_ratio`` applies to a method with no pairs in the history. ``notes``
     say, in words, what was learnt and where the neutral fallback was used.
     ``history_records`` counts the history's records the fit could use (every record
-    but the loop's own), ``history_pairs`` the pairs the ratios were fitted on.
+    but the loop's own), ``history_pairs`` the pairs the ratios were fitted on, of
+    which ``history_file_pairs`` came from the history file; ``history_loops``
+    counts the earlier loops of this instance whose records the fit could use.
     """
 
     loop_id: str
@@ -284,9 +295,19 @@ class Calibration:
     history_records: int = 0
     history_pairs: int = 0
     notes: list[str] = field(default_factory=list)
+    history_loops: int = 0
+    history_file_pairs: int = 0
 
     def __post_init__(self) -> None:
-        require_text("Calibration", "loop_id", self.loop_id)
+        owner = "Calibration"
+        require_text(owner, "loop_id", self.loop_id)
+        for name in ("history_records", "history_pairs", "history_loops", "history_file_pairs"):
+            require_int(owner, name, getattr(self, name), 0)
+        if self.history_file_pairs > self.history_pairs:
+            raise ValueError(
+                f"{owner}.history_file_pairs: {self.history_file_pairs} exceeds history_pairs "
+                f"{self.history_pairs}"
+            )
         for key, ratio in self.ratios.items():
             if ratio.method != key:
                 raise ValueError(f"Calibration.ratios: entry {key!r} holds method {ratio.method}")
@@ -304,6 +325,8 @@ class Calibration:
             "history_records": self.history_records,
             "history_pairs": self.history_pairs,
             "notes": list(self.notes),
+            "history_loops": self.history_loops,
+            "history_file_pairs": self.history_file_pairs,
         }
 
     @classmethod
@@ -316,4 +339,6 @@ class Calibration:
             history_records=data.get("history_records", 0),
             history_pairs=data.get("history_pairs", 0),
             notes=list(data.get("notes") or []),
+            history_loops=data.get("history_loops", 0),
+            history_file_pairs=data.get("history_file_pairs", 0),
         )

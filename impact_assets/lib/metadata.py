@@ -126,6 +126,8 @@ def _record_metadata(
         metadata.update(
             {
                 "confidence": rounded(result.confidence),
+                "pilot_weight": _float_or_null(result.pilot_weight),
+                "interval_kind": result.interval_kind,
                 "cost": rounded(result.cost),
                 "R_worst": rounded(result.R_worst),
                 "R_med": rounded(result.R_med),
@@ -336,6 +338,7 @@ def calibration_metadata(
 ) -> dict[str, Any]:
     """What was learnt and from how much: the prior, a ratio per method, notes and the chart."""
     from impact_assets.calibration.prior import new_effect_moments
+    from impact_assets.calibration.summary import learnt_from, null_share
     from impact_assets.loop.calibration import pair_points
     from impact_assets.loop.charts import pilot_vs_scale_png, png_markdown
 
@@ -347,8 +350,10 @@ def calibration_metadata(
         for method, ratio in calibration.ratios.items()
     }
     png = pilot_vs_scale_png(pair_points(calibration, history), ratios)
+    nulls = null_share(calibration.prior)
     metadata: dict[str, Any] = {
         "loop_id": calibration.loop_id,
+        "learnt_from": learnt_from(calibration),
         "row_count": len(rows),
         ROW_COUNT: len(rows),
         "ratios": table(rows, RATIO_COLUMNS),
@@ -357,8 +362,10 @@ def calibration_metadata(
         "prior_current_pilots": calibration.prior.current_pilots,
         "prior_mean_effect": _float_or_null(None if flat else prior_mean),
         "prior_sd_effect": _float_or_null(None if flat else prior_variance**0.5),
+        "prior_null_share": _float_or_null(nulls[0] if nulls else None),
         "history_records": calibration.history_records,
         "history_pairs": calibration.history_pairs,
+        "history_loops": calibration.history_loops,
         "neutral_methods": ", ".join(r["method"] for r in rows if r["pairs"] == 0) or "none",
         "pilot_vs_scale": dg.MetadataValue.md(png_markdown(png, alt="pilot vs scale")),
     }

@@ -15,6 +15,7 @@ from impact_assets.contracts import (
     MeasurementRecord,
     PortfolioSummary,
 )
+from impact_assets.contracts.types import CONFIDENCE_RANGES
 from impact_assets.loop.decision import (
     BELOW_MIN_CONFIDENCE,
     EXCLUDED,
@@ -62,12 +63,24 @@ MEASUREMENT_COLUMNS: dict[str, tuple[str, str]] = {
     "cause": ("string", "Why there is no estimate (failed, awaiting data)."),
 }
 
+# What an evaluation's confidence means, for every table that shows it.
+CONFIDENCE_MEANING = (
+    "In [0, 1]. calibrated: the probability that the true return at scale is positive; "
+    "evidence and mock: a trust score within the design's range ("
+    + ", ".join(
+        f"{kind.value} {low:.2f}-{high:.2f}" for kind, (low, high) in CONFIDENCE_RANGES.items()
+    )
+    + ")."
+)
+
 EVALUATION_COLUMNS: dict[str, tuple[str, str]] = {
     "initiative_id": ("string", "The initiative (its partition key)."),
     "status": ("string", "evaluated, failed or skipped."),
-    "confidence": (
+    "confidence": ("float", CONFIDENCE_MEANING),
+    "pilot_weight": (
         "float",
-        "How far to trust the pilot, in [0, 1] (calibrated: its weight against the prior).",
+        "calibrated only: the weight of the pilot's own estimate against the prior, in "
+        "[0, 1] (near 1: a precise pilot speaks for itself); empty for evidence and mock.",
     ),
     "cost": ("float", "Cost to scale, in the budget's currency."),
     "R_worst": (
@@ -89,7 +102,7 @@ EVALUATION_COLUMNS: dict[str, tuple[str, str]] = {
 ALLOCATION_COLUMNS: dict[str, tuple[str, str]] = {
     "initiative_id": ("string", "A current initiative."),
     "cost": ("float", "Cost to scale, in the budget's currency."),
-    "confidence": ("float", "The evaluation's confidence, in [0, 1]."),
+    "confidence": ("float", CONFIDENCE_MEANING),
     "R_worst": ("float", "Worst-case return, in currency."),
     "R_med": ("float", "Median return (the prediction), in currency."),
     "R_best": ("float", "Best-case return, in currency."),
@@ -138,7 +151,7 @@ REPORT_COLUMNS: dict[str, tuple[str, str]] = {
         "bool",
         "The pilot's 95% interval contains the true effect at scale (did it predict the rollout?).",
     ),
-    "confidence": ("float", "The evaluation's confidence, in [0, 1]."),
+    "confidence": ("float", CONFIDENCE_MEANING),
     "model_type": ("string", "experiment, quasi-experiment, time-series or observational."),
     "budget": ("float", "Budget allocated to the initiative."),
     "samples": ("string", "Pilot sample size → scale sample size."),
@@ -176,6 +189,7 @@ def evaluation_rows(records: Iterable[EvaluationRecord]) -> list[dict[str, Any]]
                 "initiative_id": record.initiative_id,
                 "status": record.status.value,
                 "confidence": result.confidence if result else None,
+                "pilot_weight": result.pilot_weight if result else None,
                 "cost": result.cost if result else None,
                 "R_worst": result.R_worst if result else None,
                 "R_med": result.R_med if result else None,

@@ -1,9 +1,10 @@
 """Synthetic pilots and histories with known truth, for the calibration tests.
 
 Every draw follows the model the calibration assumes, so its answers can be checked
-against the truth: effects ``theta ~ N(mu, tau^2)``, pilots ``y ~ N(theta, s^2)``,
-effects at scale ``phi = b_method * theta``, scale estimates ``z ~ N(phi, t^2)``;
-the initiatives scaled are chosen on their pilots (the best half), as the loop does.
+against the truth: effects ``theta ~ N(mu, tau^2)``, or exactly 0 with probability
+``null_share`` (spike and slab), pilots ``y ~ N(theta, s^2)``, effects at scale
+``phi = b_method * theta``, scale estimates ``z ~ N(phi, t^2)``; the initiatives scaled
+are chosen on their pilots (the best half), as the loop does.
 """
 
 from __future__ import annotations
@@ -33,6 +34,20 @@ def draw_pilots(
     return theta, theta + ses * rng.normal(size=n), ses
 
 
+def draw_spike_and_slab(
+    rng: np.random.Generator,
+    n: int,
+    null_share: float,
+    mu: float,
+    tau: float,
+    se_range: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`draw_pilots`, with a share ``null_share`` of effects exactly 0."""
+    theta = np.where(rng.uniform(size=n) < null_share, 0.0, rng.normal(mu, tau, n))
+    ses = rng.uniform(*se_range, n)
+    return theta, theta + ses * rng.normal(size=n), ses
+
+
 def synthetic_history(
     rng: np.random.Generator,
     ratios: Mapping[str, float],
@@ -45,6 +60,7 @@ def synthetic_history(
     scale_se: float = 0.02,
     extra_sd: float = 0.0,
     value_per_unit: float = 1.0,
+    null_share: float = 0.0,
 ) -> CalibrationHistory:
     """``loops`` loops of ``per_loop`` initiatives per method; the better half of each loop
     (by pilot estimate) is scaled."""
@@ -53,7 +69,10 @@ def synthetic_history(
         loop_id = f"2026{loop + 1:04d}T000000Z-synth000"
         rows = []
         for method, ratio in sorted(ratios.items()):
-            theta, y, s = draw_pilots(rng, per_loop, mu, tau, se_range)
+            if null_share:
+                theta, y, s = draw_spike_and_slab(rng, per_loop, null_share, mu, tau, se_range)
+            else:  # the same draws as before nulls were simulated
+                theta, y, s = draw_pilots(rng, per_loop, mu, tau, se_range)
             phi = ratio * theta + extra_sd * rng.normal(size=per_loop)
             z = phi + scale_se * rng.normal(size=per_loop)
             rows += [(method, *values) for values in zip(theta, y, s, phi, z, strict=True)]

@@ -58,11 +58,15 @@ class BruteForce:
             [[(k >> i) & 1 for i in range(n)] for k in range(2**n)], dtype=bool
         ).reshape(2**n, n)
         worst = np.array([c["R_worst"] for c in eligible])
+        # gamma = 1 - confidence pulls towards R_worst, except for a predictive interval
+        trust = [
+            1.0 if c.get("interval_kind") == "predictive" else c["confidence"] for c in eligible
+        ]
         self.effective = np.array(
             [
                 [
-                    c["confidence"] * c[f"R_{j}"] + (1 - c["confidence"]) * c["R_worst"]
-                    for c in eligible
+                    t * c[f"R_{j}"] + (1 - t) * c["R_worst"]
+                    for t, c in zip(trust, eligible, strict=True)
                 ]
                 for j in SCENARIOS
             ]

@@ -103,6 +103,24 @@ def test_expected_return_applies_no_confidence_penalty():
     assert penalised["selected_initiatives"] == ["sure"]
 
 
+@pytest.mark.parametrize("rule", [MinimaxRegretAllocate, BayesianAllocate])
+def test_a_predictive_interval_is_not_penalised_again(rule):
+    """The same two candidates: as pilot intervals, 1 - confidence pulls "likely" to its
+    worst case and "sure" wins; as predictive intervals (the calibrated EVALUATE, whose
+    R_worst and R_best already price the uncertainty and whose confidence is P(> 0)),
+    the rules weigh the returns as given and "likely" wins."""
+    pilot = [
+        _candidate("sure", 10, 11, 10, 9, conf=1.0),
+        _candidate("likely", 10, 60, 15, -30, 0.1),
+    ]
+    assert rule().execute({"initiatives": pilot, "budget": 10})["selected_initiatives"] == ["sure"]
+    predictive = [{**c, "interval_kind": "predictive"} for c in pilot]
+    result = rule().execute({"initiatives": predictive, "budget": 10})
+    assert result["selected_initiatives"] == ["likely"]
+    if rule is BayesianAllocate:
+        assert result["objective"] == pytest.approx((60 + 15 - 30) / 3)
+
+
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("seed", [3, 7, 11])
 def test_the_order_candidates_arrive_in_does_not_matter(rule, seed, make_portfolio):

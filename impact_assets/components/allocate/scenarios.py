@@ -2,7 +2,10 @@
 
 Effective returns (SPEC §5): with ``gamma = 1 - confidence``,
 ``R_eff_j = (1 - gamma) * R_j + gamma * R_worst`` for j in best, med, worst: the less
-the evidence is trusted, the closer every scenario is pulled to the worst case.
+the evidence is trusted, the closer every scenario is pulled to the worst case. An
+evaluation whose interval is predictive (``calibrated``) has already counted its
+uncertainty in its three returns, so its ``gamma`` is 0: ``R_eff = R``
+(docs/decision.md §2, "Calibrated inputs").
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ SCENARIOS = ("best", "med", "worst")
 EQUAL_WEIGHTS = {"best": 1 / 3, "med": 1 / 3, "worst": 1 / 3}
 
 
+def penalty(result: EvaluateResult) -> float:
+    """``gamma``, the pull towards ``R_worst``: ``1 - confidence``, or 0 for an evaluation
+    whose interval is already predictive (its confidence is a probability, not a
+    discount, and its spread already prices the uncertainty)."""
+    return 0.0 if result.predictive else 1.0 - result.confidence
+
+
 @dataclass(frozen=True)
 class Candidates:
     """The eligible initiatives, sorted by id, as arrays the solver takes."""
@@ -35,11 +45,10 @@ class Candidates:
 
     @classmethod
     def from_results(cls, results: list[EvaluateResult]) -> Candidates:
-        confidence = np.array([r.confidence for r in results], dtype=float)
         raw = np.array([[getattr(r, f"R_{j}") for r in results] for j in SCENARIOS], dtype=float)
         raw = raw.reshape(len(SCENARIOS), len(results))
         worst = raw[SCENARIOS.index("worst")]
-        gamma = 1.0 - confidence
+        gamma = np.array([penalty(r) for r in results], dtype=float)
         return cls(
             ids=[r.initiative_id for r in results],
             costs=np.array([r.cost for r in results], dtype=float),

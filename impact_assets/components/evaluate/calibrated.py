@@ -6,9 +6,11 @@ and each method's ratio of the effect at scale to the pilot's, with uncertainty;
 
 - ``R_med``: the mean of the posterior predictive distribution of its true effect at
   scale (the pilot estimate shrunk towards the prior, times the method's ratio);
-- ``R_worst``, ``R_best``: its 5th and 95th percentiles (a central 90% interval);
-- ``confidence``: the weight the pilot's evidence receives against the prior, in
-  [0, 1] (``tau^2 / (tau^2 + s^2)`` in the conjugate case).
+- ``R_worst``, ``R_best``: its 5th and 95th percentiles (a central 90% interval;
+  ``interval_kind`` ``predictive``);
+- ``confidence``: the probability that the true return at scale is positive;
+- ``pilot_weight``: the weight the pilot's estimate receives against the prior's
+  slab, in [0, 1] (``tau^2 / (tau^2 + s^2)`` in the conjugate case).
 
 Failed diagnostics widen the pilot's variance (x2 each) before anything else. The
 derivation is in docs/decision.md §4.
@@ -23,6 +25,7 @@ from impact_assets.calibration.predictive import predict_at_scale
 from impact_assets.components.base import PipelineComponent
 from impact_assets.contracts import EvaluateResult, MeasureResult
 from impact_assets.contracts.calibration import Calibration
+from impact_assets.contracts.evaluate import INTERVAL_PREDICTIVE
 
 
 def _value_per_unit(event: dict[str, Any]) -> float:
@@ -33,7 +36,7 @@ def _value_per_unit(event: dict[str, Any]) -> float:
 
 
 class CalibratedEvaluate(PipelineComponent):
-    """The posterior predictive of the effect at scale: its mean and 5th/95th percentiles.
+    """The posterior predictive of the return at scale: mean, 5th/95th percentiles, P(> 0).
 
     Needs ``calibration`` in the event (a :class:`Calibration` or its dict), fitted on
     the same loop's pilots; ``method`` keys the scale ratio (the model type when absent).
@@ -57,7 +60,7 @@ class CalibratedEvaluate(PipelineComponent):
         prediction = predict_at_scale(calibration, pilot.method, pilot.estimate, pilot.se)
         return EvaluateResult(
             initiative_id=measurement.initiative_id,
-            confidence=prediction.pilot_weight,
+            confidence=prediction.probability_positive,
             cost=event["cost_to_scale"],
             R_best=prediction.high,
             R_med=prediction.mean,
@@ -65,4 +68,6 @@ class CalibratedEvaluate(PipelineComponent):
             model_type=measurement.model_type,
             sample_size=measurement.sample_size,
             loop_id=event.get("loop_id"),
+            pilot_weight=prediction.pilot_weight,
+            interval_kind=INTERVAL_PREDICTIVE,
         ).to_dict()
