@@ -179,7 +179,8 @@ def _rule_value(rule: str, allocation, records, members: set[str]) -> float:
         return sum(r.R_med for r in results)
 
     def effective(r, j: str) -> float:
-        return r.confidence * getattr(r, f"R_{j}") + (1 - r.confidence) * r.R_worst
+        trust = 1.0 if r.interval_kind == "predictive" else r.confidence  # no second penalty
+        return trust * getattr(r, f"R_{j}") + (1 - trust) * r.R_worst
 
     if rule == "bayesian":
         return sum(effective(r, j) / 3 for r in results for j in SCENARIOS)

@@ -6,8 +6,9 @@ at 0 with the pilot's posterior probability of a null. Otherwise ``phi = b * the
 eta``: the slab part of the pilot's posterior of ``theta`` (a normal mixture over the
 prior's nodes), times the method's ratio ``b`` (mixed over its equal-mass nodes), plus
 the extra variance at scale. Each (prior node, ratio node) pair is one normal component
-``N(b m, b^2 v + extra_sd^2)``; quantiles are found by bisection on the mixture's
-distribution function (the point mass included).
+``N(b m, b^2 v + extra_sd^2)``; quantiles are found by Brent's method on the mixture's
+distribution function (the point mass included), bracketed by the components' means
++-10 SDs.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from impact_assets.calibration.assumptions import INTERVAL_PROBABILITIES
 from impact_assets.calibration.prior import effect_posterior, pilot_weight
 from impact_assets.contracts.calibration import Calibration, EffectPrior, MethodRatio
 
-_BISECTIONS = 80
+# Brent's method stops within this share of the bracket's width: a bisection needs 43
+# steps to get there, Brent's method about ten evaluations.
+_RELATIVE_TOLERANCE = 1e-13
 
 
 @dataclass(frozen=True)
@@ -71,17 +75,20 @@ def mixture_quantiles(
     sds = np.maximum(np.asarray(sds, dtype=float), 1e-300)
     levels = np.asarray(levels, dtype=float)
 
-    def cdf(x: np.ndarray) -> np.ndarray:
-        return ndtr((x[:, None] - means[None, :]) / sds[None, :]) @ weights + null * (x >= 0)
+    def cdf(x: float) -> float:
+        return float(ndtr((x - means) / sds) @ weights) + null * (x >= 0)
 
-    low = np.full(levels.shape, min(float(np.min(means - 10 * sds)), 0.0))
-    high = np.full(levels.shape, max(float(np.max(means + 10 * sds)), 0.0))
-    for _ in range(_BISECTIONS):
-        middle = (low + high) / 2
-        below = cdf(middle) < levels
-        low = np.where(below, middle, low)
-        high = np.where(below, high, middle)
-    quantiles = (low + high) / 2
+    low = min(float(np.min(means - 10 * sds)), 0.0)
+    high = max(float(np.max(means + 10 * sds)), 0.0)
+    tolerance = _RELATIVE_TOLERANCE * (high - low)
+    quantiles = np.array(
+        [
+            brentq(lambda x, level=level: cdf(x) - level, low, high, xtol=tolerance)
+            if cdf(low) < level < cdf(high)
+            else (low if level <= cdf(low) else high)
+            for level in levels
+        ]
+    )
     if null > 0:
         before = float(ndtr(-means / sds) @ weights)
         quantiles = np.where((levels > before) & (levels <= before + null), 0.0, quantiles)

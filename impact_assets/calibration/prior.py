@@ -51,8 +51,9 @@ from impact_assets.calibration.assumptions import (
 from impact_assets.calibration.pilots import PilotEvidence
 from impact_assets.contracts.calibration import EffectPrior
 
-# Pilots are added to the grid's log-likelihood in chunks, so memory stays flat.
-_CHUNK = 512
+# Pilots are added to the grid's log-likelihood in chunks, so memory stays flat (and
+# the arrays of a chunk stay small enough to be fast).
+_CHUNK = 64
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -141,19 +142,21 @@ def spike_and_slab_log_likelihood(
     grid: ``null_shares`` ``(P,)``, each with its own ``slab_means`` ``(P, M)`` and
     ``slab_sds`` ``(P, T)``; returns ``(P, M, T)``."""
     total = np.zeros((len(null_shares), slab_means.shape[1], slab_sds.shape[1]))
-    shares = null_shares[:, None, None, None]
+    with np.errstate(divide="ignore"):  # pi = 0: the no-nulls slice, log(0) = -inf
+        log_share = np.log(null_shares)[:, None, None, None]
+    log_rest = np.log1p(-null_shares)[:, None, None, None]
     means = slab_means[:, :, None, None]
     sd2 = slab_sds[:, None, :, None] ** 2
+    # Everything that does not vary along the slab means is computed once per (pi, tau),
+    # so the (pi, mean, tau, pilot) array takes one multiply, one add and one logaddexp.
     for start in range(0, len(estimates), _CHUNK):
         y = estimates[start : start + _CHUNK]
         s2 = np.maximum(ses[start : start + _CHUNK] ** 2, 1e-300)
-        log_null = -0.5 * (y**2 / s2 + np.log(s2) + _LOG_2PI)
+        log_null = log_share - 0.5 * (y**2 / s2 + np.log(s2) + _LOG_2PI)
         variances = s2 + sd2
-        log_slab = -0.5 * ((y - means) ** 2 / variances + np.log(variances) + _LOG_2PI)
-        top = np.maximum(log_slab, log_null)
-        mixed = shares * np.exp(log_null - top) + (1 - shares) * np.exp(log_slab - top)
-        with np.errstate(divide="ignore"):  # no nulls (pi = 0) and a pilot far from the slab
-            total += (top + np.log(mixed)).sum(axis=3)
+        log_slab = (y - means) ** 2 * (-0.5 / variances)
+        log_slab += log_rest - 0.5 * (np.log(variances) + _LOG_2PI)
+        total += np.logaddexp(log_null, log_slab).sum(axis=3)
     return total
 
 

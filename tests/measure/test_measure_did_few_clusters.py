@@ -179,13 +179,13 @@ def test_few_treated_units_under_few_cluster_inference_cost_no_confidence(
     ratio = MethodRatio(DID, 50, 1.0, 0.0, 1.0, 1.0, [1.0], 0.0)
     calibration = Calibration("L1", point_prior(mu, tau), {DID: ratio}, ratio)
     calibrated = {**cost, "method": DID, "calibration": calibration}
-    weight = CalibratedEvaluate().execute({**result, **calibrated})["confidence"]
+    weight = CalibratedEvaluate().execute({**result, **calibrated})["pilot_weight"]
     se = (result["ci_upper"] - result["ci_lower"]) / (2 * PILOT_CI_Z) * value_per_unit
     assert weight == pytest.approx(tau**2 / (tau**2 + se**2), rel=1e-9)  # variance as stated
     widened = CalibratedEvaluate().execute(with_diagnostic(result, old, **calibrated))
     doubled = FAILED_DIAGNOSTIC_VARIANCE_FACTOR * se**2
-    assert widened["confidence"] == pytest.approx(tau**2 / (tau**2 + doubled), rel=1e-9)
-    assert widened["confidence"] < weight
+    assert widened["pilot_weight"] == pytest.approx(tau**2 / (tau**2 + doubled), rel=1e-9)
+    assert widened["pilot_weight"] < weight
 
 
 # --- randomization inference: its assignments and the p-value's floor ---------------------
