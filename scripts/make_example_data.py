@@ -21,6 +21,10 @@ Files (true effects in outcome units, for checking the estimates):
   confounded by ``age_z``, ``visits_z`` and ``urban``; effect 0.25.
 - synthetic_control_pilot.csv: weekly ``sales`` of 40 regions for 60 weeks;
   ``region-00`` got the new pricing from week 30; effect 0.6.
+- past_pilots.csv: an organisation's pilot-against-scale results from two earlier
+  rounds (``calibration.history_file`` in ``examples/complete.yaml``): 16 scaled
+  initiatives, experiments keeping their pilot effect at scale, observational studies
+  keeping 0.7 of it, in outcome units with ``value_per_unit``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from impact_assets.components.measure.simulate import simulate
@@ -94,6 +99,29 @@ def _synthetic_control() -> pd.DataFrame:
     return frame.rename(columns={"unit": "region", "period": "week", "outcome": "sales"})
 
 
+def _past_pilots() -> pd.DataFrame:
+    rng = np.random.default_rng(SEED)
+    rows = []
+    for index in range(16):
+        method = "experiment" if index % 2 == 0 else "observational"
+        ratio = 1.0 if method == "experiment" else 0.7
+        effect = float(rng.normal(0.25, 0.1))
+        pilot_se, scale_se = float(rng.uniform(0.04, 0.1)), float(rng.uniform(0.01, 0.03))
+        rows.append(
+            {
+                "initiative_id": f"past-{index:02d}",
+                "loop_id": "2025-H1" if index < 8 else "2025-H2",
+                "method": method,
+                "pilot_estimate": round(effect + pilot_se * float(rng.normal()), 4),
+                "pilot_se": round(pilot_se, 4),
+                "scale_estimate": round(ratio * effect + scale_se * float(rng.normal()), 4),
+                "scale_se": round(scale_se, 4),
+                "value_per_unit": 20000,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "data", help="output directory")
@@ -107,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         "its_scale.csv": _its("scale", 300),
         "observational_pilot.csv": _observational(),
         "synthetic_control_pilot.csv": _synthetic_control(),
+        "past_pilots.csv": _past_pilots(),
     }
     for name, frame in files.items():
         frame.to_csv(out / name, index=False, float_format="%.6g")

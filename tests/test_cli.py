@@ -43,8 +43,10 @@ def test_default_config_prints_progress_and_the_seed_report(tmp_path):
     scaled = {r["initiative_id"]: r for r in document["outcome_reports"]}
     for initiative_id, report in scaled.items():
         block = out.split(f"\n{initiative_id}\n", 1)[1].split("\n\n", 1)[0]
-        chance = round(100 * report["confidence_score"])
-        assert f"Chance the return at scale is positive: {chance}%" in block
+        p = report["confidence_score"]
+        # a whole percentage, never a certain 100% (or 0%) that the probability is not
+        chance = "over 99%" if 0.995 <= p < 1 else "under 1%" if 0 < p < 0.005 else f"{p:.0%}"
+        assert f"Chance the return at scale is positive: {chance}\n" in block + "\n"
         assert f"Cost to scale: ${report['budget_allocated']:,.0f}" in block
         assert "Budget:" not in block and "Samples:" not in block
     # the config's DiD (60 stores over 8 periods) and its experiment (400 units) were scaled

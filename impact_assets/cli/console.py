@@ -89,10 +89,19 @@ CONFIDENCE_LABELS = {
 }
 
 
+def percent(probability: float) -> str:
+    """A probability as a whole percentage; never a certain 0% or 100% it is not."""
+    if 0 < probability < 0.005:
+        return "under 1%"
+    if 0.995 <= probability < 1:
+        return "over 99%"
+    return f"{probability:.0%}"
+
+
 def confidence_line(confidence: float, component: str) -> str:
     """``Chance the return at scale is positive: 83%`` (what the evaluation's number means)."""
     label = CONFIDENCE_LABELS.get(component, f"Confidence ({component})")
-    shown = f"{confidence:.0%}" if component == "calibrated" else f"{confidence:.2f}"
+    shown = percent(confidence) if component == "calibrated" else f"{confidence:.2f}"
     return f"{label}: {shown}"
 
 
