@@ -94,11 +94,10 @@ def test_every_script_and_option_the_docs_show_exists(doc, script, arguments):
         if argument.startswith("--"):
             option = argument.split("=", 1)[0]
             assert re.search(rf"{re.escape(option)}\b", usage), f"{doc}: {script} {option}"
-    paths = [a for a in arguments if re.search(r"\.(ya?ml|csv|json)$", a)]
-    for path in paths:
-        if path.upper() == path or "runs" in path:
-            continue  # placeholders (PATH) and files the command itself writes
-        assert (PROJECT_ROOT / path).exists(), f"{doc}: {script} reads {path}, which is missing"
+    # the config a command reads (other files it names are ones it writes)
+    for option, value in zip(arguments, arguments[1:], strict=False):
+        if option == "--config" and value.upper() != value:  # not a placeholder (PATH)
+            assert (PROJECT_ROOT / value).is_file(), f"{doc}: {script} reads {value}: missing"
 
 
 def test_every_dagster_name_the_docs_show_is_defined():
