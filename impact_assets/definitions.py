@@ -3,7 +3,7 @@
 ``dagster dev`` and ``dg`` load this module; a file added to ``defs/`` is picked up
 without an edit here. The definitions are built for the config
 ``$IMPACT_ENGINE_CONFIG`` names (``config.yaml`` by default): its initiatives are the
-``initiatives`` partitions, and the job's default run config pins its document. For
+``initiatives`` partitions; a run pins the document it reads. For
 another config: ``impact_assets.lib.loading.definitions_for(path)``.
 """
 

@@ -3,10 +3,10 @@
 Usage:
     python scripts/run_once.py [--config config.yaml] [--output-json PATH] [--loop-id ID]
 
-Validates the config, syncs the initiative partitions, runs the ``impact_loop``
-job through Dagster (recording into ``$DAGSTER_HOME`` or ``.dagster_home/``) and
-prints the outcome reports. Exit status: 0 success, 2 invalid config, 1 a stage
-or an initiative failed.
+Validates the config, loads the definitions built for it (its initiatives are the
+partitions), runs the ``impact_loop`` job in this process (recording into
+``$DAGSTER_HOME`` or ``.dagster_home/``) and prints the outcome reports. Exit status: 0
+success, 2 invalid config, 1 a stage or an initiative failed.
 """
 
 import sys

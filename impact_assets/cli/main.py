@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_INVALID_CONFIG
-    # the schedule and sensors of a daemon started for this loop read the same config
+    # the definitions this process loads for the run are built for the same config
     os.environ[CONFIG_ENV_VAR] = str(config_path)
     try:
         return run_loop(config, args)

@@ -37,9 +37,10 @@ class ImpactConfigResource(dg.ConfigurableResource):
     CLI, the API and the schedule set it), or else the file as the run's first step
     read it, whose digest the run then carries as its ``impact/config_digest`` tag (a
     run launched from the UI). The documents are kept in the instance's storage.
-    Outside a run (sensors, ticks) it is the file as it is now. Read when used, never
-    when the Definitions load, so an invalid config shows as a failed run or tick with
-    its message, not as a broken code location.
+    Outside a run (sensors, ticks) it is the file as it is now. The Definitions read
+    only the ids and the cron when they load (``impact_assets.lib.partitions``); the
+    validated document is read here, when used, so an invalid config shows as a failed
+    run or tick with its message.
     """
 
     path: str | None = None

@@ -3,12 +3,14 @@
 Dagster's own SQLite storage in the folder; runs go through the queue
 (``QueuedRunCoordinator``), which starts one run of the loop job at a time (a tag
 concurrency limit on the job's ``impact/loop_run`` tag: the next starts once the
-previous has ended), whoever launched it: the CLI, the UI, the schedule or a
-sensor. Concurrency pools are counted per run with a limit of 1 as well (every loop
-asset is in the ``impact_loop`` pool), which also covers runs outside the queue
-(an in-process run from Python) and other jobs that select loop assets; a pool
-slot is released as a run's last step starts, so pools alone let the next run's
-first step overlap the last step of the one before. No usage statistics are sent.
+previous has ended) among the runs it launches: the UI's, the schedule's and the
+sensors'. The CLI and the API run the loop in their own process, outside the queue;
+their first steps wait for earlier loop runs instead (``impact_assets.lib.turns``).
+Concurrency pools are counted per run with a limit of 1 as well (every loop asset is in
+the ``impact_loop`` pool), which also covers runs outside the queue (an in-process run
+from Python) and other jobs that select loop assets; a pool slot is released as a run's
+last step starts, so pools alone let the next run's first step overlap the last step of
+the one before. No usage statistics are sent.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from impact_assets.files import write_atomically
 from impact_assets.lib.keys import LOOP_POOL, LOOP_RUN_TAG
 
 # How often the daemon looks at the queue; Dagster's default (5 s) would add seconds
-# to every loop the CLI launches.
+# to every loop launched from the UI or the schedule.
 DEQUEUE_INTERVAL_SECONDS = 1
 
 

@@ -1,10 +1,10 @@
 """Loading the Definitions for a given config (the CLI, the API, the multiprocess executor).
 
 The definitions are built for the config ``$IMPACT_ENGINE_CONFIG`` names: its
-initiatives are the ``initiatives`` partitions and the job's default run config pins
-its document. ``impact_assets.definitions`` loads them once for ``dagster dev`` and
-``dg``; the CLI and the API load them here for the config they run, without loading
-the default config's.
+initiatives are the ``initiatives`` partitions and its cron the schedule's. A run pins
+the document it reads (``ImpactConfigResource``). ``impact_assets.definitions`` loads
+them once for ``dagster dev`` and ``dg``; the CLI and the API load them here for the
+config they run, without loading the default config's.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ reference). ``distributed`` is imported when a step uses this pool, never before
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -94,6 +95,8 @@ def dask_fan_out(
 
 def _wait_while_workers_exist(client: Any, futures: list[Any], address: str) -> None:
     """Wait for every future; fail when the cluster has had no worker for too long."""
+    from distributed import wait
+
     without_workers_since: float | None = None
     pending = list(futures)
     while True:
@@ -101,7 +104,9 @@ def _wait_while_workers_exist(client: Any, futures: list[Any], address: str) -> 
         pending = [future for future in pending if not future.done()]
         if not pending:
             return
-        time.sleep(POLL_SECONDS)
+        # returns as soon as the last one is done, else after POLL_SECONDS to check workers
+        with client.as_current(), contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            wait(pending, timeout=POLL_SECONDS)
         try:
             workers = len(client.nthreads())
         except Exception as error:  # the scheduler is gone or unreachable
