@@ -19,6 +19,9 @@ from pathlib import Path
 from impact_assets.lib.polling import wait_until
 
 STOP_GRACE_SECONDS = 20
+# How long a started process may take to replace the forked copy of this one with its
+# own program (until then its command line is this process's).
+EXEC_SECONDS = 10
 
 
 class ClusterError(RuntimeError):
@@ -80,7 +83,11 @@ def start(
             )
         except OSError as error:
             raise ClusterError(f"{name}: cannot run {command[0]}: {error}") from None
-    return Server(name, process.pid, list(command), str(log), address, str(cwd))
+    server = Server(name, process.pid, list(command), str(log), address, str(cwd))
+    # Between fork and exec the child's command line is still ours: a check then would
+    # take a starting server for one that exited, and leave it running unrecorded.
+    wait_until(lambda: process.poll() is not None or server.running, EXEC_SECONDS, 0.01)
+    return server
 
 
 def _group_alive(pgid: int) -> bool:
