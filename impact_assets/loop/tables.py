@@ -103,9 +103,9 @@ ALLOCATION_COLUMNS: dict[str, tuple[str, str]] = {
     "initiative_id": ("string", "A current initiative."),
     "cost": ("float", "Cost to scale, in the budget's currency."),
     "confidence": ("float", CONFIDENCE_MEANING),
-    "R_worst": ("float", "Worst-case return, in currency."),
-    "R_med": ("float", "Median return (the prediction), in currency."),
-    "R_best": ("float", "Best-case return, in currency."),
+    "R_worst": EVALUATION_COLUMNS["R_worst"],
+    "R_med": EVALUATION_COLUMNS["R_med"],
+    "R_best": EVALUATION_COLUMNS["R_best"],
     "selected": ("bool", "Chosen for scaling."),
     "kind": ("string", "The kind of reason: " + ", ".join(REASON_KINDS) + "."),
     "value_difference": (
@@ -153,7 +153,7 @@ REPORT_COLUMNS: dict[str, tuple[str, str]] = {
     ),
     "confidence": ("float", CONFIDENCE_MEANING),
     "model_type": ("string", "experiment, quasi-experiment, time-series or observational."),
-    "budget": ("float", "Budget allocated to the initiative."),
+    "budget": ("float", "Cost to scale: the part of the budget the initiative takes."),
     "samples": ("string", "Pilot sample size → scale sample size."),
 }
 
